@@ -1,0 +1,365 @@
+//! JSON trees for `msgAddJSON`.
+//!
+//! Producers (the packet decoders) write through [`JsonSink`]. Inside
+//! rsyslogd [`FjsonBuilder`] builds libfastjson objects directly (ownership
+//! passes to the message); in tests [`TextJson`] renders the same calls the
+//! way rsyslog 8.2302/8.2504 print `%$!...%` (libfastjson's SPACED format).
+
+use crate::host::host;
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr::NonNull;
+
+/// Something that receives an object's members in order. Keys replace an
+/// existing member in place, as `fjson_object_object_add` does.
+pub trait JsonSink {
+    fn put_str(&mut self, key: &CStr, v: &[u8]);
+    fn put_int(&mut self, key: &CStr, v: i32);
+    fn put_i64(&mut self, key: &CStr, v: i64);
+    fn put_bool(&mut self, key: &CStr, v: bool);
+    /// Starts a nested object member; members go into it until [`JsonSink::end`].
+    fn begin_object(&mut self, key: &CStr);
+    /// Starts a nested array member; elements are added with `begin_element_object`.
+    fn begin_array(&mut self, key: &CStr);
+    /// Starts an object element of the current array.
+    fn begin_element_object(&mut self);
+    /// Ends the innermost nested object or array.
+    fn end(&mut self);
+}
+
+/// An owned libfastjson object (`struct fjson_object*`).
+pub struct JsonObj(NonNull<c_void>);
+// SAFETY: a tree not yet handed to rsyslog is owned by exactly one thread.
+unsafe impl Send for JsonObj {}
+
+impl JsonObj {
+    /// Hands ownership to rsyslog.
+    pub(crate) fn into_raw(self) -> *mut c_void {
+        let p = self.0.as_ptr();
+        std::mem::forget(self);
+        p
+    }
+    /// Renders the object as libfastjson does with the SPACED flag.
+    pub fn to_json_string(&self) -> String {
+        match host().fns.fjson_object_to_json_string_ext {
+            // SAFETY: returns a string owned by the object, valid until it changes.
+            Some(f) => crate::host::cstr_lossy(unsafe { f(self.0.as_ptr(), crate::abi::FJSON_TO_STRING_SPACED) }),
+            None => String::new(),
+        }
+    }
+}
+
+impl Drop for JsonObj {
+    fn drop(&mut self) {
+        if let Some(f) = host().fns.fjson_object_put {
+            // SAFETY: releases our one reference.
+            unsafe { f(self.0.as_ptr()) };
+        }
+    }
+}
+
+/// Builds a libfastjson tree from [`JsonSink`] calls. Needs rsyslogd (or
+/// libfastjson) in the process; [`FjsonBuilder::new`] is `None` otherwise.
+pub struct FjsonBuilder {
+    root: JsonObj,
+    /// Open containers below the root: (object or array pointer, is_array).
+    stack: Vec<(*mut c_void, bool)>,
+}
+
+impl FjsonBuilder {
+    pub fn new() -> Option<FjsonBuilder> {
+        let f = host().fns.fjson_object_new_object?;
+        // SAFETY: returns a new object with refcount 1 (or NULL).
+        let p = NonNull::new(unsafe { f() })?;
+        Some(FjsonBuilder {
+            root: JsonObj(p),
+            stack: Vec::with_capacity(4),
+        })
+    }
+
+    /// The finished tree (open containers are closed implicitly).
+    pub fn finish(self) -> JsonObj {
+        self.root
+    }
+
+    fn cur(&self) -> (*mut c_void, bool) {
+        self.stack.last().copied().unwrap_or((self.root.0.as_ptr(), false))
+    }
+
+    fn attach(&mut self, key: Option<&CStr>, v: *mut c_void) {
+        if v.is_null() {
+            return;
+        }
+        let h = &host().fns;
+        let (cur, is_arr) = self.cur();
+        if is_arr {
+            if let Some(f) = h.fjson_object_array_add {
+                // SAFETY: cur is a live array we own; v's ownership passes to it.
+                unsafe { f(cur, v) };
+            }
+        } else if let (Some(f), Some(k)) = (h.fjson_object_object_add, key) {
+            // SAFETY: cur is a live object we own; the key is copied; v's ownership passes to it.
+            unsafe { f(cur, k.as_ptr(), v) };
+        }
+    }
+}
+
+impl JsonSink for FjsonBuilder {
+    fn put_str(&mut self, key: &CStr, v: &[u8]) {
+        if let Some(f) = host().fns.fjson_object_new_string_len {
+            // SAFETY: libfastjson copies len bytes.
+            let o = unsafe { f(v.as_ptr().cast(), v.len() as c_int) };
+            self.attach(Some(key), o);
+        }
+    }
+    fn put_int(&mut self, key: &CStr, v: i32) {
+        if let Some(f) = host().fns.fjson_object_new_int {
+            // SAFETY: constructor.
+            let o = unsafe { f(v) };
+            self.attach(Some(key), o);
+        }
+    }
+    fn put_i64(&mut self, key: &CStr, v: i64) {
+        if let Some(f) = host().fns.fjson_object_new_int64 {
+            // SAFETY: constructor.
+            let o = unsafe { f(v) };
+            self.attach(Some(key), o);
+        }
+    }
+    fn put_bool(&mut self, key: &CStr, v: bool) {
+        if let Some(f) = host().fns.fjson_object_new_boolean {
+            // SAFETY: constructor.
+            let o = unsafe { f(v as c_int) };
+            self.attach(Some(key), o);
+        }
+    }
+    fn begin_object(&mut self, key: &CStr) {
+        if let Some(f) = host().fns.fjson_object_new_object {
+            // SAFETY: constructor; the object stays alive inside its parent.
+            let o = unsafe { f() };
+            self.attach(Some(key), o);
+            self.stack.push((o, false));
+        }
+    }
+    fn begin_array(&mut self, key: &CStr) {
+        if let Some(f) = host().fns.fjson_object_new_array {
+            // SAFETY: constructor; the array stays alive inside its parent.
+            let o = unsafe { f() };
+            self.attach(Some(key), o);
+            self.stack.push((o, true));
+        }
+    }
+    fn begin_element_object(&mut self) {
+        if let Some(f) = host().fns.fjson_object_new_object {
+            // SAFETY: constructor; the object stays alive inside its array.
+            let o = unsafe { f() };
+            self.attach(None, o);
+            self.stack.push((o, false));
+        }
+    }
+    fn end(&mut self) {
+        self.stack.pop();
+    }
+}
+
+/// A JSON value of the pure-Rust renderer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JVal {
+    Str(Vec<u8>),
+    Int(i64),
+    Bool(bool),
+    Obj(Vec<(Vec<u8>, JVal)>),
+    Arr(Vec<JVal>),
+}
+
+/// Pure-Rust [`JsonSink`]: keeps a tree and renders it exactly as
+/// libfastjson's SPACED output (`{ "a": 1, "b": [ ] }`, `/` escaped as `\/`).
+#[derive(Debug, Clone, Default)]
+pub struct TextJson {
+    root: Vec<(Vec<u8>, JVal)>,
+    /// Path of indexes to the open container.
+    path: Vec<usize>,
+}
+
+impl TextJson {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn container(&mut self) -> &mut JVal {
+        // The root is handled by put(); here the path is non-empty.
+        let mut it = self.path.iter();
+        let first = *it.next().expect("non-empty path");
+        let mut cur = &mut self.root[first].1;
+        for &i in it {
+            cur = match cur {
+                JVal::Obj(m) => &mut m[i].1,
+                JVal::Arr(a) => &mut a[i],
+                _ => unreachable!("path leads through containers only"),
+            };
+        }
+        cur
+    }
+
+    /// Inserts (or replaces in place) a member; returns its index.
+    fn put(&mut self, key: Option<&CStr>, v: JVal) -> usize {
+        fn upsert(m: &mut Vec<(Vec<u8>, JVal)>, k: &[u8], v: JVal) -> usize {
+            if let Some(i) = m.iter().position(|(x, _)| x == k) {
+                m[i].1 = v;
+                i
+            } else {
+                m.push((k.to_vec(), v));
+                m.len() - 1
+            }
+        }
+        let k = key.map(|k| k.to_bytes()).unwrap_or_default();
+        if self.path.is_empty() {
+            return upsert(&mut self.root, k, v);
+        }
+        match self.container() {
+            JVal::Obj(m) => upsert(m, k, v),
+            JVal::Arr(a) => {
+                a.push(v);
+                a.len() - 1
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    pub fn value(&self) -> JVal {
+        JVal::Obj(self.root.clone())
+    }
+
+    /// The rendered object.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        render(&JVal::Obj(self.root.clone()), &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+impl JsonSink for TextJson {
+    fn put_str(&mut self, key: &CStr, v: &[u8]) {
+        self.put(Some(key), JVal::Str(v.to_vec()));
+    }
+    fn put_int(&mut self, key: &CStr, v: i32) {
+        self.put(Some(key), JVal::Int(v as i64));
+    }
+    fn put_i64(&mut self, key: &CStr, v: i64) {
+        self.put(Some(key), JVal::Int(v));
+    }
+    fn put_bool(&mut self, key: &CStr, v: bool) {
+        self.put(Some(key), JVal::Bool(v));
+    }
+    fn begin_object(&mut self, key: &CStr) {
+        let i = self.put(Some(key), JVal::Obj(Vec::new()));
+        self.path.push(i);
+    }
+    fn begin_array(&mut self, key: &CStr) {
+        let i = self.put(Some(key), JVal::Arr(Vec::new()));
+        self.path.push(i);
+    }
+    fn begin_element_object(&mut self) {
+        let i = self.put(None, JVal::Obj(Vec::new()));
+        self.path.push(i);
+    }
+    fn end(&mut self) {
+        self.path.pop();
+    }
+}
+
+/// Escapes a string as libfastjson does.
+pub fn escape_into(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'/' => out.extend_from_slice(b"\\/"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            c if c < 0x20 => out.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
+            c => out.push(c),
+        }
+    }
+    out.push(b'"');
+}
+
+/// Renders a value in libfastjson's SPACED format.
+pub fn render(v: &JVal, out: &mut Vec<u8>) {
+    match v {
+        JVal::Str(s) => escape_into(s, out),
+        JVal::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        JVal::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        JVal::Obj(m) => {
+            out.push(b'{');
+            for (i, (k, v)) in m.iter().enumerate() {
+                out.extend_from_slice(if i == 0 { b" " } else { b", " });
+                escape_into(k, out);
+                out.extend_from_slice(b": ");
+                render(v, out);
+            }
+            out.extend_from_slice(b" }");
+        }
+        JVal::Arr(a) => {
+            out.push(b'[');
+            for (i, v) in a.iter().enumerate() {
+                out.extend_from_slice(if i == 0 { b" " } else { b", " });
+                render(v, out);
+            }
+            out.extend_from_slice(b" ]");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_like_libfastjson_spaced() {
+        let mut j = TextJson::new();
+        j.put_int(c"ID", 24);
+        j.put_str(c"v", b"HTTP/1.1 \"x\"\\\n\x01\x7f");
+        j.put_bool(c"f", true);
+        j.begin_array(c"DNS_Names");
+        j.begin_element_object();
+        j.put_str(c"qname", b"www.isc.org");
+        j.put_i64(c"qtype", 255);
+        j.end();
+        j.end();
+        j.begin_object(c"HTTP_header_fields");
+        j.end();
+        j.begin_array(c"e");
+        j.end();
+        assert_eq!(
+            j.render(),
+            "{ \"ID\": 24, \"v\": \"HTTP\\/1.1 \\\"x\\\"\\\\\\n\\u0001\x7f\", \"f\": true, \
+             \"DNS_Names\": [ { \"qname\": \"www.isc.org\", \"qtype\": 255 } ], \
+             \"HTTP_header_fields\": { }, \"e\": [ ] }"
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_replace_in_place() {
+        let mut j = TextJson::new();
+        j.begin_object(c"h");
+        j.put_str(c"Host", b"a");
+        j.put_str(c"Accept", b"b");
+        j.put_str(c"Host", b"c");
+        j.end();
+        j.put_int(c"n", 1);
+        assert_eq!(
+            j.render(),
+            "{ \"h\": { \"Host\": \"c\", \"Accept\": \"b\" }, \"n\": 1 }"
+        );
+    }
+
+    #[test]
+    fn empty_object() {
+        assert_eq!(TextJson::new().render(), "{ }");
+        assert!(FjsonBuilder::new().is_none(), "no libfastjson outside rsyslogd");
+    }
+}

@@ -1,0 +1,681 @@
+//! One way for a module crate to be an rsyslog input module (config v2):
+//! implement [`InputModule`], call [`declare_input_module!`], and export
+//! `modInit` calling [`mod_init`]. This file holds every `extern "C"` entry
+//! point rsyslogd asks an input module for; each one is guarded so a panic
+//! becomes an error code and a log line.
+
+use crate::abi::*;
+use crate::config::{NvList, ParamBlock, Params};
+use crate::host::{host, HostFamily};
+use crate::log::{guard, log_error, to_code, RsError, RsResult};
+use crate::msg::ConfPtr;
+use std::ffi::{c_int, c_void, CStr};
+use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
+use std::sync::Mutex;
+
+/// What a module implements. The config object (`Conf`) is created per
+/// configuration load, filled by `set_mod_cnf`/`new_inp_inst`, checked,
+/// activated, and shared (read-only, `Sync`) with the input thread.
+pub trait InputModule: Sized + 'static {
+    /// The name `input(type="...")` uses, e.g. `c"imtcp"`.
+    const NAME: &'static CStr;
+    /// Per-configuration state.
+    type Conf: Send + Sync + 'static;
+
+    /// Parameters of `module(load=...)`.
+    fn module_params() -> &'static ParamBlock;
+    /// Parameters of `input(type=...)`.
+    fn input_params() -> &'static ParamBlock;
+
+    /// A fresh config object (beginCnfLoad).
+    fn new_conf(conf: ConfPtr) -> Self::Conf;
+    /// `module(...)` parameters (setModCnf). An error rejects the module load.
+    fn set_mod_cnf(conf: &mut Self::Conf, params: &Params) -> RsResult;
+    /// One `input(...)` statement (newInpInst).
+    fn new_input(conf: &mut Self::Conf, params: &Params) -> RsResult;
+    /// endCnfLoad
+    fn end_cnf_load(_conf: &mut Self::Conf) {}
+    /// checkCnf: an error stops activation (also the stage `-N1` stops at).
+    fn check_cnf(conf: &mut Self::Conf) -> RsResult;
+    /// activateCnfPrePrivDrop (after the fork, before privileges drop).
+    fn activate_pre_priv_drop(_conf: &mut Self::Conf) -> RsResult {
+        Ok(())
+    }
+    /// activateCnf (after privileges drop).
+    fn activate(conf: &mut Self::Conf) -> RsResult;
+    /// willRun: `Err` (e.g. RS_RET_NO_RUN) means no input thread.
+    fn will_run(_conf: &Self::Conf) -> RsResult {
+        Ok(())
+    }
+    /// runInput, on rsyslog's input thread. Must return promptly once
+    /// `thread.should_stop()` turns true, with every accepted message submitted.
+    fn run(conf: &Self::Conf, thread: &InputThread) -> RsResult;
+    /// afterRun, on the main thread after the input thread was joined.
+    fn after_run(_conf: &Self::Conf) {}
+    /// doHUP
+    fn hup(_conf: &Self::Conf) {}
+}
+
+/// Per-module globals (`declare_input_module!` defines one static).
+pub struct Globals {
+    /// The config being loaded (between beginCnfLoad and endCnfLoad).
+    load: AtomicPtr<c_void>,
+    /// The activated config (from activateCnf until freeCnf).
+    run: AtomicPtr<c_void>,
+    /// The lock serialising config entry points (all come from the main thread).
+    lock: Mutex<()>,
+}
+
+impl Globals {
+    pub const fn new() -> Self {
+        Globals {
+            load: AtomicPtr::new(std::ptr::null_mut()),
+            run: AtomicPtr::new(std::ptr::null_mut()),
+            lock: Mutex::new(()),
+        }
+    }
+}
+
+impl Default for Globals {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Access to the module's globals; implemented by [`declare_input_module!`].
+pub trait HasGlobals: InputModule {
+    fn globals() -> &'static Globals;
+}
+
+/// Declares the globals of an input module type.
+#[macro_export]
+macro_rules! declare_input_module {
+    ($ty:ty) => {
+        static __RSYSLOG_FFI_GLOBALS: $crate::module::Globals = $crate::module::Globals::new();
+        impl $crate::module::HasGlobals for $ty {
+            fn globals() -> &'static $crate::module::Globals {
+                &__RSYSLOG_FFI_GLOBALS
+            }
+        }
+    };
+}
+
+fn mname<M: InputModule>() -> &'static str {
+    M::NAME.to_str().unwrap_or("module")
+}
+
+/// The config object behind a pointer rsyslog passes back to us.
+///
+/// # Safety
+/// `p` must be null or a pointer made by `begin_cnf_load::<M>` and not yet freed.
+unsafe fn conf_mut<'a, M: InputModule>(p: *mut c_void) -> Option<&'a mut M::Conf> {
+    // SAFETY: per the function contract.
+    unsafe { (p as *mut M::Conf).as_mut() }
+}
+
+// --- entry points -----------------------------------------------------------
+
+extern "C" fn get_type<M: InputModule>(out: *mut c_int) -> RsRetVal {
+    guard(mname::<M>(), "getType", || {
+        if out.is_null() {
+            return ret::PARAM_ERROR;
+        }
+        // SAFETY: rsyslog passes a valid out-pointer (checked non-null).
+        unsafe { *out = EMOD_IN };
+        ret::OK
+    })
+}
+
+extern "C" fn get_keep_type<M: InputModule>(out: *mut c_int) -> RsRetVal {
+    guard(mname::<M>(), "getKeepType", || {
+        if out.is_null() {
+            return ret::PARAM_ERROR;
+        }
+        // Never dlclose a Rust image (thread-local destructors may still be registered).
+        // SAFETY: valid out-pointer (checked non-null).
+        unsafe { *out = EMOD_KEEP };
+        ret::OK
+    })
+}
+
+extern "C" fn mod_get_id<M: InputModule>(out: *mut *mut c_void) -> RsRetVal {
+    guard(mname::<M>(), "modGetID", || {
+        if out.is_null() {
+            return ret::PARAM_ERROR;
+        }
+        // SAFETY: valid out-pointer; any unique address serves as the owner cookie.
+        unsafe { *out = mod_exit as *const () as *mut c_void };
+        ret::OK
+    })
+}
+
+extern "C" fn mod_exit() -> RsRetVal {
+    ret::OK
+}
+
+extern "C" fn is_compatible_with_feature(feat: c_int) -> RsRetVal {
+    // Cooperative termination: rsyslog must never pthread_cancel a Rust thread.
+    if feat == SFEATURE_NON_CANCEL_INPUT_TERMINATION {
+        ret::OK
+    } else {
+        ret::INCOMPATIBLE
+    }
+}
+
+extern "C" fn get_mod_cnf_name<M: InputModule>(out: *mut *const u8) -> RsRetVal {
+    guard(mname::<M>(), "getModCnfName", || {
+        if out.is_null() {
+            return ret::PARAM_ERROR;
+        }
+        // SAFETY: rsyslog strdup()s the static name.
+        unsafe { *out = M::NAME.as_ptr().cast() };
+        ret::OK
+    })
+}
+
+extern "C" fn begin_cnf_load<M: HasGlobals>(pp: *mut *mut c_void, pconf: *mut c_void) -> RsRetVal {
+    guard(mname::<M>(), "beginCnfLoad", || {
+        if pp.is_null() {
+            return ret::PARAM_ERROR;
+        }
+        let g = M::globals();
+        let _l = g.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let conf = Box::into_raw(Box::new(M::new_conf(ConfPtr(pconf)))) as *mut c_void;
+        g.load.store(conf, Ordering::Release);
+        // SAFETY: valid out-pointer; rsyslog passes it back to later config calls.
+        unsafe { *pp = conf };
+        ret::OK
+    })
+}
+
+extern "C" fn set_mod_cnf<M: HasGlobals>(lst: *mut c_void) -> RsRetVal {
+    let name = mname::<M>();
+    guard(name, "setModCnf", || {
+        let g = M::globals();
+        let _l = g.lock.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: load is our config object of this load cycle.
+        let Some(conf) = (unsafe { conf_mut::<M>(g.load.load(Ordering::Acquire)) }) else {
+            return ret::INTERNAL_ERROR;
+        };
+        let params = match Params::parse(NvList(lst), M::module_params()) {
+            Ok(p) => p,
+            Err(e) => {
+                log_error(
+                    0,
+                    ret::MISSING_CNFPARAMS,
+                    &format!("{name}: error processing module config parameters [module(...)]"),
+                );
+                return e.code;
+            }
+        };
+        to_code(M::set_mod_cnf(conf, &params))
+    })
+}
+
+extern "C" fn new_inp_inst<M: HasGlobals>(lst: *mut c_void) -> RsRetVal {
+    let name = mname::<M>();
+    guard(name, "newInpInst", || {
+        let g = M::globals();
+        let _l = g.lock.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: load is our config object of this load cycle.
+        let Some(conf) = (unsafe { conf_mut::<M>(g.load.load(Ordering::Acquire)) }) else {
+            return ret::INTERNAL_ERROR;
+        };
+        let params = match Params::parse(NvList(lst), M::input_params()) {
+            Ok(p) => p,
+            Err(e) => {
+                log_error(
+                    0,
+                    ret::MISSING_CNFPARAMS,
+                    &format!("{name}: required parameters are missing"),
+                );
+                return e.code;
+            }
+        };
+        to_code(M::new_input(conf, &params))
+    })
+}
+
+extern "C" fn end_cnf_load<M: HasGlobals>(p: *mut c_void) -> RsRetVal {
+    guard(mname::<M>(), "endCnfLoad", || {
+        let g = M::globals();
+        let _l = g.lock.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: p is the object from beginCnfLoad.
+        if let Some(c) = unsafe { conf_mut::<M>(p) } {
+            M::end_cnf_load(c);
+        }
+        g.load.store(std::ptr::null_mut(), Ordering::Release);
+        ret::OK
+    })
+}
+
+extern "C" fn check_cnf<M: HasGlobals>(p: *mut c_void) -> RsRetVal {
+    guard(mname::<M>(), "checkCnf", || {
+        let _l = M::globals().lock.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: p is the object from beginCnfLoad.
+        match unsafe { conf_mut::<M>(p) } {
+            Some(c) => to_code(M::check_cnf(c)),
+            None => ret::PARAM_ERROR,
+        }
+    })
+}
+
+extern "C" fn activate_cnf_pre_priv_drop<M: HasGlobals>(p: *mut c_void) -> RsRetVal {
+    guard(mname::<M>(), "activateCnfPrePrivDrop", || {
+        let _l = M::globals().lock.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: p is the object from beginCnfLoad.
+        match unsafe { conf_mut::<M>(p) } {
+            Some(c) => to_code(M::activate_pre_priv_drop(c)),
+            None => ret::PARAM_ERROR,
+        }
+    })
+}
+
+extern "C" fn activate_cnf<M: HasGlobals>(p: *mut c_void) -> RsRetVal {
+    guard(mname::<M>(), "activateCnf", || {
+        let g = M::globals();
+        let _l = g.lock.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: p is the object from beginCnfLoad.
+        match unsafe { conf_mut::<M>(p) } {
+            Some(c) => {
+                let r = to_code(M::activate(c));
+                if r == ret::OK {
+                    g.run.store(p, Ordering::Release);
+                }
+                r
+            }
+            None => ret::PARAM_ERROR,
+        }
+    })
+}
+
+extern "C" fn free_cnf<M: HasGlobals>(p: *mut c_void) -> RsRetVal {
+    guard(mname::<M>(), "freeCnf", || {
+        let g = M::globals();
+        let _l = g.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if p.is_null() {
+            return ret::OK;
+        }
+        let _ = g
+            .run
+            .compare_exchange(p, std::ptr::null_mut(), Ordering::AcqRel, Ordering::Acquire);
+        let _ = g
+            .load
+            .compare_exchange(p, std::ptr::null_mut(), Ordering::AcqRel, Ordering::Acquire);
+        // SAFETY: p came from Box::into_raw in beginCnfLoad and rsyslog frees it exactly once.
+        drop(unsafe { Box::from_raw(p as *mut M::Conf) });
+        ret::OK
+    })
+}
+
+/// The activated config, shared with the input thread.
+fn run_conf<'a, M: HasGlobals>() -> Option<&'a M::Conf> {
+    // SAFETY: the run config stays alive until freeCnf, which rsyslog calls
+    // only after the input thread was joined and afterRun returned.
+    unsafe { (M::globals().run.load(Ordering::Acquire) as *const M::Conf).as_ref() }
+}
+
+extern "C" fn will_run<M: HasGlobals>() -> RsRetVal {
+    guard(mname::<M>(), "willRun", || match run_conf::<M>() {
+        Some(c) => to_code(M::will_run(c)),
+        None => ret::NO_RUN,
+    })
+}
+
+extern "C" fn run_input<M: HasGlobals>(thrd: *mut c_void) -> RsRetVal {
+    guard(mname::<M>(), "runInput", || {
+        let Some(c) = run_conf::<M>() else {
+            return ret::NO_RUN;
+        };
+        let t = InputThread { thrd };
+        to_code(M::run(c, &t))
+    })
+}
+
+extern "C" fn after_run<M: HasGlobals>(_thrd: *mut c_void) -> RsRetVal {
+    guard(mname::<M>(), "afterRun", || {
+        if let Some(c) = run_conf::<M>() {
+            M::after_run(c);
+        }
+        ret::OK
+    })
+}
+
+extern "C" fn do_hup<M: HasGlobals>(_p: *mut c_void) -> RsRetVal {
+    guard(mname::<M>(), "doHUP", || {
+        if let Some(c) = run_conf::<M>() {
+            M::hup(c);
+        }
+        ret::OK
+    })
+}
+
+/// The entry point table for `queryEtryPt`.
+fn entry_point<M: HasGlobals>(name: &[u8]) -> Option<EntryPoint> {
+    let f: EntryPoint = match name {
+        b"getType" => get_type::<M> as *const c_void,
+        b"getKeepType" => get_keep_type::<M> as *const c_void,
+        b"modGetID" => mod_get_id::<M> as *const c_void,
+        b"modExit" => mod_exit as *const c_void,
+        b"isCompatibleWithFeature" => is_compatible_with_feature as *const c_void,
+        b"getModCnfName" => get_mod_cnf_name::<M> as *const c_void,
+        b"beginCnfLoad" => begin_cnf_load::<M> as *const c_void,
+        b"setModCnf" => set_mod_cnf::<M> as *const c_void,
+        b"endCnfLoad" => end_cnf_load::<M> as *const c_void,
+        b"checkCnf" => check_cnf::<M> as *const c_void,
+        b"activateCnfPrePrivDrop" => activate_cnf_pre_priv_drop::<M> as *const c_void,
+        b"activateCnf" => activate_cnf::<M> as *const c_void,
+        b"freeCnf" => free_cnf::<M> as *const c_void,
+        b"newInpInst" => new_inp_inst::<M> as *const c_void,
+        b"willRun" => will_run::<M> as *const c_void,
+        b"runInput" => run_input::<M> as *const c_void,
+        b"afterRun" => after_run::<M> as *const c_void,
+        b"doHUP" => do_hup::<M> as *const c_void,
+        _ => return None,
+    };
+    Some(f)
+}
+
+/// The names rsyslogd may ask for that this layer answers.
+pub const ENTRY_POINTS: &[&str] = &[
+    "getType",
+    "getKeepType",
+    "modGetID",
+    "modExit",
+    "isCompatibleWithFeature",
+    "getModCnfName",
+    "beginCnfLoad",
+    "setModCnf",
+    "endCnfLoad",
+    "checkCnf",
+    "activateCnfPrePrivDrop",
+    "activateCnf",
+    "freeCnf",
+    "newInpInst",
+    "willRun",
+    "runInput",
+    "afterRun",
+    "doHUP",
+];
+
+extern "C" fn query_etry_pt<M: HasGlobals>(name: *const u8, out: *mut EntryPoint) -> RsRetVal {
+    guard(mname::<M>(), "queryEtryPt", || {
+        if name.is_null() || out.is_null() {
+            return ret::PARAM_ERROR;
+        }
+        // SAFETY: rsyslog passes a NUL-terminated entry point name.
+        let n = unsafe { CStr::from_ptr(name.cast()) }.to_bytes();
+        let (f, r) = match entry_point::<M>(n) {
+            Some(f) => (f, ret::OK),
+            None => (std::ptr::null(), ret::MODULE_ENTRY_POINT_NOT_FOUND),
+        };
+        // SAFETY: valid out-pointer (checked non-null).
+        unsafe { *out = f };
+        r
+    })
+}
+
+/// The query function as rsyslog stores it.
+pub fn query_fn<M: HasGlobals>() -> EntryPoint {
+    query_etry_pt::<M> as *const c_void
+}
+
+/// Looks an entry point up as rsyslogd does (for tests).
+pub fn query<M: HasGlobals>(name: &CStr) -> (RsRetVal, EntryPoint) {
+    let mut p: EntryPoint = std::ptr::null();
+    let r = query_etry_pt::<M>(name.as_ptr().cast(), &mut p);
+    (r, p)
+}
+
+/// Result of the load-time handshake, kept for log texts and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostInfo {
+    pub family: HostFamily,
+    pub glbl: c_int,
+    pub statsobj: c_int,
+}
+
+static HOST_INFO: Mutex<Option<HostInfo>> = Mutex::new(None);
+static LOADS: AtomicI32 = AtomicI32::new(0);
+
+/// The negotiated host, once a module loaded.
+pub fn host_info() -> Option<HostInfo> {
+    *HOST_INFO.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The body of each module's exported `modInit`. It is a safe function
+/// taking raw pointers so that module crates need no `unsafe`: it is meant to
+/// be called only from `modInit`, whose caller (rsyslogd) passes valid
+/// pointers, and it rejects null ones.
+///
+/// It checks the module interface version, resolves rsyslogd's functions, negotiates the object interfaces,
+/// and hands back `queryEtryPt`. An unsupported host gets one clear error line
+/// and the load is refused.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub fn mod_init<M: HasGlobals>(
+    requested: c_int,
+    provided: *mut c_int,
+    query_out: *mut EntryPoint,
+    host_query: HostQueryEtryPt,
+    _mod_info: *mut c_void,
+) -> RsRetVal {
+    let name = mname::<M>();
+    guard(name, "modInit", || {
+        if provided.is_null() || query_out.is_null() || host_query.is_none() {
+            return ret::PARAM_ERROR;
+        }
+        let h = host();
+        let result: RsResult<HostInfo> = (|| {
+            if requested != CURR_MOD_IF_VERSION {
+                return Err(RsError::new(
+                    ret::MISSING_INTERFACE,
+                    format!("module interface version {requested} requested, this module speaks {CURR_MOD_IF_VERSION}"),
+                ));
+            }
+            let missing: Vec<_> = h
+                .fns
+                .missing()
+                .into_iter()
+                .filter(|s| !OPTIONAL_SYMBOLS.contains(s))
+                .collect();
+            if !missing.is_empty() {
+                return Err(RsError::new(
+                    ret::MISSING_INTERFACE,
+                    format!("rsyslogd does not export {}", missing.join(", ")),
+                ));
+            }
+            let ifs = crate::obj::init(host_query)?;
+            Ok(HostInfo {
+                family: h.family,
+                glbl: ifs.glbl.version,
+                statsobj: ifs.statsobj.version,
+            })
+        })();
+        match result {
+            Ok(info) => {
+                *HOST_INFO.lock().unwrap_or_else(|e| e.into_inner()) = Some(info);
+                LOADS.fetch_add(1, Ordering::Relaxed);
+                crate::log::debug(name, &format!("{name}: loaded into rsyslog host {info:?}"));
+                // SAFETY: rsyslog passes valid out-pointers (checked non-null).
+                unsafe {
+                    *provided = CURR_MOD_IF_VERSION;
+                    *query_out = query_fn::<M>();
+                }
+                ret::OK
+            }
+            Err(e) => {
+                let code = e.code;
+                log_error(
+                    0,
+                    code,
+                    &format!(
+                        "{name}: unsupported rsyslog host, refusing to load: {} (supported: rsyslog 8.2302 to current upstream)",
+                        e.msg.as_deref().unwrap_or("unknown reason")
+                    ),
+                );
+                code
+            }
+        }
+    })
+}
+
+/// Host symbols a module can do without (absent from some supported hosts).
+pub const OPTIONAL_SYMBOLS: &[&str] = &["MsgSetRcvFromPort", "r_dbgprintf", "fjson_object_to_json_string_ext"];
+
+/// rsyslog's input thread (`thrdInfo_t*`), as runInput receives it.
+pub struct InputThread {
+    thrd: *mut c_void,
+}
+// SAFETY: the thread info outlives runInput and is only read (bShallStop, atomically).
+unsafe impl Send for InputThread {}
+// SAFETY: as above.
+unsafe impl Sync for InputThread {}
+
+impl InputThread {
+    /// True once rsyslog asked this input to stop (`bShallStop`) or input
+    /// termination began globally (`bTerminateInputs`).
+    pub fn should_stop(&self) -> bool {
+        if host().inputs_terminating() {
+            return true;
+        }
+        if self.thrd.is_null() {
+            return false;
+        }
+        // SAFETY: bShallStop is an int at byte 92 of thrdInfo_t in every supported host; the core
+        // writes it from the main thread, so read it atomically.
+        unsafe {
+            (*((self.thrd as *const u8).add(THRD_SHALL_STOP_OFFSET) as *const AtomicI32)).load(Ordering::Relaxed) != 0
+        }
+    }
+
+    /// A stand-in for tests: stops when `flag` turns true.
+    pub fn for_test() -> InputThread {
+        InputThread {
+            thrd: std::ptr::null_mut(),
+        }
+    }
+}
+
+/// Blocks every signal but SIGTTIN and SIGSEGV in the calling thread, as
+/// rsyslog does for input threads (threads we spawn inherit it).
+pub fn block_signals_like_input_thread() {
+    // SAFETY: plain signal-mask calls on a local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::sigdelset(&mut set, libc::SIGTTIN);
+        libc::sigdelset(&mut set, libc::SIGSEGV);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// The configuration pointer helpers modules need for ruleset lookups.
+impl ConfPtr {
+    pub fn is_null(&self) -> bool {
+        self.0.is_null()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::param_block;
+
+    struct Dummy;
+    param_block!(MP = ["a": Binary]);
+    param_block!(IP = [#[required] "port": String]);
+    impl InputModule for Dummy {
+        const NAME: &'static CStr = c"imdummy";
+        type Conf = Vec<u32>;
+        fn module_params() -> &'static ParamBlock {
+            &MP
+        }
+        fn input_params() -> &'static ParamBlock {
+            &IP
+        }
+        fn new_conf(_: ConfPtr) -> Vec<u32> {
+            vec![1]
+        }
+        fn set_mod_cnf(_: &mut Vec<u32>, _: &Params) -> RsResult {
+            Ok(())
+        }
+        fn new_input(_: &mut Vec<u32>, _: &Params) -> RsResult {
+            Ok(())
+        }
+        fn check_cnf(c: &mut Vec<u32>) -> RsResult {
+            if c.is_empty() {
+                panic!("empty config")
+            }
+            Ok(())
+        }
+        fn activate(_: &mut Vec<u32>) -> RsResult {
+            Ok(())
+        }
+        fn run(_: &Vec<u32>, _: &InputThread) -> RsResult {
+            Ok(())
+        }
+    }
+    crate::declare_input_module!(Dummy);
+
+    #[test]
+    fn answers_every_entry_point_and_minus_1004_for_others() {
+        for n in ENTRY_POINTS {
+            let c = std::ffi::CString::new(*n).unwrap();
+            let (r, p) = query::<Dummy>(&c);
+            assert_eq!(r, ret::OK, "{n}");
+            assert!(!p.is_null(), "{n}");
+        }
+        let (r, p) = query::<Dummy>(c"setActionInfo");
+        assert_eq!(r, ret::MODULE_ENTRY_POINT_NOT_FOUND);
+        assert!(p.is_null());
+        assert_eq!(
+            query_etry_pt::<Dummy>(std::ptr::null(), std::ptr::null_mut()),
+            ret::PARAM_ERROR
+        );
+    }
+
+    #[test]
+    fn config_cycle_and_panic_guard() {
+        let mut t = 0;
+        assert_eq!(get_type::<Dummy>(&mut t), ret::OK);
+        assert_eq!(t, EMOD_IN);
+        assert_eq!(is_compatible_with_feature(2), ret::OK);
+        assert_eq!(is_compatible_with_feature(1), ret::INCOMPATIBLE);
+        let mut p: *mut c_void = std::ptr::null_mut();
+        assert_eq!(begin_cnf_load::<Dummy>(&mut p, std::ptr::null_mut()), ret::OK);
+        assert!(!p.is_null());
+        // No rsyslogd: parameter parsing fails cleanly instead of crashing.
+        assert_ne!(set_mod_cnf::<Dummy>(std::ptr::null_mut()), ret::OK);
+        assert_eq!(end_cnf_load::<Dummy>(p), ret::OK);
+        assert_eq!(check_cnf::<Dummy>(p), ret::OK);
+        // SAFETY: p is our config object.
+        unsafe { conf_mut::<Dummy>(p) }.unwrap().clear();
+        assert_eq!(
+            check_cnf::<Dummy>(p),
+            ret::INTERNAL_ERROR,
+            "a panic becomes an error code"
+        );
+        assert_eq!(activate_cnf::<Dummy>(p), ret::OK);
+        assert_eq!(will_run::<Dummy>(), ret::OK);
+        assert_eq!(free_cnf::<Dummy>(p), ret::OK);
+        assert_eq!(will_run::<Dummy>(), ret::NO_RUN);
+    }
+
+    #[test]
+    fn mod_init_refuses_without_host() {
+        let mut v = 0;
+        let mut q: EntryPoint = std::ptr::null();
+        assert_eq!(
+            mod_init::<Dummy>(6, &mut v, &mut q, None, std::ptr::null_mut()),
+            ret::PARAM_ERROR
+        );
+        unsafe extern "C" fn hq(_: *const u8, _: *mut EntryPoint) -> RsRetVal {
+            ret::MODULE_ENTRY_POINT_NOT_FOUND
+        }
+        assert_ne!(
+            mod_init::<Dummy>(6, &mut v, &mut q, Some(hq), std::ptr::null_mut()),
+            ret::OK
+        );
+        assert!(q.is_null());
+    }
+}

@@ -1,0 +1,185 @@
+//! Ethernet II / 802.3 header (with one 802.1Q tag), as the C impcap reads it.
+
+use rsyslog_ffi::json::JsonSink;
+
+/// Field offsets of the Ethernet header.
+mod field {
+    use std::ops::Range;
+    pub const DST: Range<usize> = 0..6;
+    pub const SRC: Range<usize> = 6..12;
+    pub const ETHERTYPE: Range<usize> = 12..14;
+    pub const TCI: Range<usize> = 14..16;
+    pub const INNER_ETHERTYPE: Range<usize> = 16..18;
+    pub const HEADER_LEN: usize = 14;
+    pub const VLAN_HEADER_LEN: usize = 18;
+}
+
+pub const ETHERTYPE_VLAN: u16 = 0x8100;
+
+/// A checked view of an Ethernet frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Frame<'a> {
+    /// `None` when the buffer is shorter than an Ethernet header.
+    pub fn new_checked(buf: &'a [u8]) -> Option<Self> {
+        (buf.len() >= field::HEADER_LEN).then_some(Frame { buf })
+    }
+    pub fn dst(&self) -> &'a [u8] {
+        &self.buf[field::DST]
+    }
+    pub fn src(&self) -> &'a [u8] {
+        &self.buf[field::SRC]
+    }
+    pub fn ethertype(&self) -> u16 {
+        u16::from_be_bytes([self.buf[field::ETHERTYPE.start], self.buf[field::ETHERTYPE.start + 1]])
+    }
+    /// The 802.1Q TCI and inner type, when tagged and long enough.
+    pub fn vlan(&self) -> Option<(u16, u16)> {
+        if self.ethertype() != ETHERTYPE_VLAN || self.buf.len() < field::VLAN_HEADER_LEN {
+            return None;
+        }
+        let r = |f: std::ops::Range<usize>| u16::from_be_bytes([self.buf[f.start], self.buf[f.start + 1]]);
+        Some((r(field::TCI), r(field::INNER_ETHERTYPE)))
+    }
+    pub fn buffer(&self) -> &'a [u8] {
+        self.buf
+    }
+}
+
+/// A parsed Ethernet header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repr {
+    pub src: [u8; 6],
+    pub dst: [u8; 6],
+    pub vlan_tci: Option<u16>,
+    /// Type (≥ 1500) or 802.3 length (< 1500) after any VLAN tag.
+    pub type_or_len: u16,
+    pub header_len: usize,
+}
+
+impl Repr {
+    pub fn parse(f: &Frame<'_>) -> Repr {
+        let (vlan_tci, type_or_len, header_len) = match f.vlan() {
+            Some((tci, t)) => (Some(tci), t, field::VLAN_HEADER_LEN),
+            None => (None, f.ethertype(), field::HEADER_LEN),
+        };
+        let mut src = [0; 6];
+        let mut dst = [0; 6];
+        src.copy_from_slice(f.src());
+        dst.copy_from_slice(f.dst());
+        Repr {
+            src,
+            dst,
+            vlan_tci,
+            type_or_len,
+            header_len,
+        }
+    }
+}
+
+/// `ether_ntoa_r` format: lower-case hex without zero padding (`0:a:95:67:49:3c`).
+pub fn ether_ntoa(mac: &[u8]) -> String {
+    let mut s = String::with_capacity(17);
+    for (i, b) in mac.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        s.push_str(&format!("{b:x}"));
+    }
+    s
+}
+
+/// The C module's `ETH_typestr` table.
+pub fn type_name(t: u16) -> &'static str {
+    match t {
+        0x00bb => "EDP",
+        0x0200 => "PUP",
+        0x0800 => "IP",
+        0x0806 => "ARP",
+        0x88a2 => "AOE",
+        0x2000 => "CDP",
+        0x2004 => "DTP",
+        0x8035 => "REVARP",
+        0x8100 => "802.1Q",
+        0x88a8 => "802.1AD",
+        0x9100 => "QINQ1",
+        0x9200 => "QINQ2",
+        0x8137 => "IPX",
+        0x86dd => "IPv6",
+        0x880b => "PPP",
+        0x8847 => "MPLS",
+        0x8848 => "MPLS_MCAST",
+        0x8863 => "PPPoE_DISC",
+        0x8864 => "PPPoE",
+        0x88cc => "LLDP",
+        0x6558 => "TEB",
+        _ => "UNKNOWN",
+    }
+}
+
+/// Writes the Ethernet fields; returns the offset of the next layer's data.
+/// A frame shorter than the header emits nothing and is all data.
+pub fn decode(pkt: &[u8], out: &mut impl JsonSink) -> usize {
+    let Some(frame) = Frame::new_checked(pkt) else {
+        return 0;
+    };
+    let r = Repr::parse(&frame);
+    out.put_str(c"ETH_src", ether_ntoa(&r.src).as_bytes());
+    out.put_str(c"ETH_dst", ether_ntoa(&r.dst).as_bytes());
+    if let Some(tci) = r.vlan_tci {
+        out.put_int(c"ETH_tag", tci as i32);
+    }
+    if r.type_or_len < 1500 {
+        out.put_int(c"ETH_len", r.type_or_len as i32);
+    } else {
+        out.put_int(c"ETH_type", r.type_or_len as i32);
+        out.put_str(c"ETH_typestr", type_name(r.type_or_len).as_bytes());
+    }
+    // Upper layers are decoded in later stages; their bytes count as data.
+    r.header_len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsyslog_ffi::TextJson;
+
+    #[test]
+    fn decodes_ipv4_frame_header() {
+        let mut f = vec![0u8; 14];
+        f[0..6].copy_from_slice(&[0, 0xe0, 0x18, 0xb1, 0x0c, 0xad]);
+        f[6..12].copy_from_slice(&[0, 0xc0, 0x9f, 0x32, 0x41, 0x8c]);
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        let mut j = TextJson::new();
+        assert_eq!(decode(&f, &mut j), 14);
+        assert_eq!(
+            j.render(),
+            r#"{ "ETH_src": "0:c0:9f:32:41:8c", "ETH_dst": "0:e0:18:b1:c:ad", "ETH_type": 2048, "ETH_typestr": "IP" }"#
+        );
+    }
+
+    #[test]
+    fn vlan_and_length_frames() {
+        let mut f = vec![0u8; 18];
+        f[12..14].copy_from_slice(&[0x81, 0x00]);
+        f[14..16].copy_from_slice(&[0x00, 0x64]);
+        f[16..18].copy_from_slice(&[0x00, 0x26]);
+        let mut j = TextJson::new();
+        assert_eq!(decode(&f, &mut j), 18);
+        assert!(
+            j.render().ends_with(r#""ETH_tag": 100, "ETH_len": 38 }"#),
+            "{}",
+            j.render()
+        );
+    }
+
+    #[test]
+    fn truncated_frame_is_all_data() {
+        let mut j = TextJson::new();
+        assert_eq!(decode(&[1, 2, 3], &mut j), 0);
+        assert_eq!(j.render(), "{ }");
+    }
+}

@@ -1,0 +1,79 @@
+//! Packet decoders: pure Rust over byte slices, no rsyslogd needed.
+//!
+//! Each layer follows smoltcp's `wire` style: a checked view over the bytes
+//! with named field offsets, which refuses to read past the captured length.
+//! A decoder writes its fields into a [`JsonSink`] in the order the C impcap
+//! emits them and returns the offset where undecoded data starts.
+
+pub mod eth;
+
+use rsyslog_ffi::json::JsonSink;
+
+/// What decoding one packet produced besides its JSON fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decoded {
+    /// Offset of the undecoded rest (`net_bytes_data` = caplen - offset,
+    /// or 0 when the rest is Ethernet padding).
+    pub data_offset: usize,
+    /// Length of the undecoded rest reported as `net_bytes_data`.
+    pub data_len: usize,
+}
+
+/// Decodes a captured packet (always starting at Ethernet, as the C module
+/// does) and writes the protocol fields.
+pub fn decode_packet(pkt: &[u8], out: &mut impl JsonSink) -> Decoded {
+    let off = eth::decode(pkt, out).min(pkt.len());
+    let rest = &pkt[off..];
+    // The C module treats a short frame's rest that starts with 0x00 as padding.
+    let data_len = if pkt.len() <= 60 && rest.first() == Some(&0) {
+        0
+    } else {
+        rest.len()
+    };
+    Decoded {
+        data_offset: off,
+        data_len,
+    }
+}
+
+/// Upper-case hex of `data`, as the C module's data container holds it.
+pub fn hex_upper(data: &[u8], out: &mut Vec<u8>) {
+    const H: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(data.len() * 2);
+    for &b in data {
+        out.push(H[(b >> 4) as usize]);
+        out.push(H[(b & 15) as usize]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsyslog_ffi::TextJson;
+
+    #[test]
+    fn short_frame_padding_is_not_data() {
+        let mut f = vec![0u8; 60];
+        f[12] = 0x12; // unknown ethertype 0x1200 -> data after the header
+        f[13] = 0x00;
+        let mut j = TextJson::new();
+        let d = decode_packet(&f, &mut j);
+        assert_eq!(
+            d,
+            Decoded {
+                data_offset: 14,
+                data_len: 0
+            }
+        );
+        f[14] = 1;
+        let d = decode_packet(&f, &mut TextJson::new());
+        assert_eq!(d.data_len, 46);
+    }
+
+    #[test]
+    fn hex() {
+        let mut v = Vec::new();
+        hex_upper(&[0x00, 0xab, 0x5f], &mut v);
+        assert_eq!(v, b"00AB5F");
+    }
+}

@@ -1,0 +1,492 @@
+//! imtcp's parameters: every module and input parameter of rsyslog 8.2302,
+//! 8.2504 and current upstream, with the C module's defaults, and the
+//! validation the C module does on top of rsyslog's type checks.
+
+use rsyslog_ffi::config::Params;
+use rsyslog_ffi::{param_block, parser_errmsg, ret, RsError, RsResult};
+
+param_block!(pub MODULE_PARAMS = [
+    "flowcontrol": Binary,
+    "disablelfdelimiter": Binary,
+    "discardtruncatedmsg": Binary,
+    "octetcountedframing": Binary,
+    "notifyonconnectionclose": Binary,
+    "notifyonconnectionopen": Binary,
+    "addtlframedelimiter": NonNegInt,
+    "maxframesize": Int,
+    "maxsessions": PositiveInt,
+    "maxlistners": PositiveInt,
+    "maxlisteners": PositiveInt,
+    "workerthreads": PositiveInt,
+    "starvationprotection.maxreads": NonNegInt,
+    "streamdriver.mode": NonNegInt,
+    "streamdriver.authmode": String,
+    "streamdriver.permitexpiredcerts": String,
+    "streamdriver.name": String,
+    "streamdriver.CheckExtendedKeyPurpose": Binary,
+    "streamdriver.PrioritizeSAN": Binary,
+    "streamdriver.TlsVerifyDepth": PositiveInt,
+    "streamdriver.TlsRevocationCheck": Binary,
+    "streamdriver.cafile": String,
+    "streamdriver.crlfile": String,
+    "streamdriver.keyfile": String,
+    "streamdriver.certfile": String,
+    "permittedpeer": Array,
+    "allowedsender": Array,
+    "keepalive": Binary,
+    "keepalive.probes": NonNegInt,
+    "keepalive.time": NonNegInt,
+    "keepalive.interval": NonNegInt,
+    "gnutlsprioritystring": String,
+    "preservecase": Binary,
+    "compression.mode": String,
+    "compression.driver": String,
+    "compression.maxexpansionratio": NonNegInt,
+    "compression.maxdecompressedbytesperreceive": NonNegInt,
+    "compression.maxtotalzstdwindowbytes": NonNegInt,
+    "networknamespace": String,
+]);
+
+param_block!(pub INPUT_PARAMS = [
+    #[required] "port": String,
+    "maxsessions": PositiveInt,
+    "maxlisteners": PositiveInt,
+    "workerthreads": PositiveInt,
+    "flowcontrol": Binary,
+    "disablelfdelimiter": Binary,
+    "discardtruncatedmsg": Binary,
+    "notifyonconnectionclose": Binary,
+    "notifyonconnectionopen": Binary,
+    "addtlframedelimiter": NonNegInt,
+    "maxframesize": Int,
+    "preservecase": Binary,
+    "listenportfilename": String,
+    "address": String,
+    "name": String,
+    "defaulttz": String,
+    "ruleset": String,
+    "starvationprotection.maxreads": NonNegInt,
+    "streamdriver.mode": NonNegInt,
+    "streamdriver.authmode": String,
+    "streamdriver.permitexpiredcerts": String,
+    "streamdriver.name": String,
+    "streamdriver.CheckExtendedKeyPurpose": Binary,
+    "streamdriver.PrioritizeSAN": Binary,
+    "streamdriver.TlsVerifyDepth": PositiveInt,
+    "streamdriver.TlsRevocationCheck": Binary,
+    "streamdriver.cafile": String,
+    "streamdriver.crlfile": String,
+    "streamdriver.keyfile": String,
+    "streamdriver.certfile": String,
+    "permittedpeer": Array,
+    "allowedsender": Array,
+    "gnutlsprioritystring": String,
+    "keepalive": Binary,
+    "keepalive.probes": NonNegInt,
+    "keepalive.time": NonNegInt,
+    "keepalive.interval": NonNegInt,
+    "supportoctetcountedframing": Binary,
+    "ratelimit.interval": Int,
+    "framingfix.cisco.asa": Binary,
+    "ratelimit.burst": Int,
+    "ratelimit.name": String,
+    "socketbacklog": NonNegInt,
+    "networknamespace": String,
+    "compression.mode": String,
+    "compression.driver": String,
+    "compression.maxexpansionratio": NonNegInt,
+    "compression.maxdecompressedbytesperreceive": NonNegInt,
+    "compression.maxtotalzstdwindowbytes": NonNegInt,
+    "multiline": Binary,
+    "framing.delimiter.regex": String,
+]);
+
+/// The largest maxFrameSize the C module accepts.
+pub const MAX_FRAME_SIZE_LIMIT: i64 = 200_000_000;
+
+/// TLS settings (served by rustls in a later stage).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsSettings {
+    pub mode: i64,
+    pub auth_mode: Option<String>,
+    pub permit_expired: Option<String>,
+    pub driver: Option<String>,
+    pub check_extended_key_purpose: bool,
+    pub prioritize_san: bool,
+    pub verify_depth: i64,
+    pub revocation_check: bool,
+    pub ca_file: Option<String>,
+    pub crl_file: Option<String>,
+    pub key_file: Option<String>,
+    pub cert_file: Option<String>,
+    pub permitted_peers: Vec<String>,
+    pub priority_string: Option<String>,
+}
+
+/// Stream decompression settings (a later stage decompresses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompressionSettings {
+    pub stream: bool,
+    pub zstd: bool,
+    pub max_expansion_ratio: i64,
+    pub max_decompressed_per_receive: i64,
+    pub max_total_zstd_window: i64,
+}
+
+impl Default for CompressionSettings {
+    fn default() -> Self {
+        CompressionSettings {
+            stream: false,
+            zstd: false,
+            max_expansion_ratio: 1024,
+            max_decompressed_per_receive: 64 << 20,
+            max_total_zstd_window: 64 << 20,
+        }
+    }
+}
+
+/// Settings a module() gives and an input() may override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub flow_control: bool,
+    pub disable_lf: bool,
+    pub discard_truncated: bool,
+    pub octet_counted: bool,
+    pub notify_close: bool,
+    pub notify_open: bool,
+    pub addtl_delimiter: i32,
+    pub max_frame_size: i64,
+    pub max_sessions: i64,
+    pub max_listeners: i64,
+    pub worker_threads: i64,
+    pub starvation_max_reads: i64,
+    pub keepalive: bool,
+    pub keepalive_probes: i64,
+    pub keepalive_time: i64,
+    pub keepalive_interval: i64,
+    pub preserve_case: bool,
+    pub allowed_senders: Option<Vec<String>>,
+    pub network_namespace: Option<String>,
+    pub tls: TlsSettings,
+    pub compression: CompressionSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            flow_control: true,
+            disable_lf: false,
+            discard_truncated: false,
+            octet_counted: true,
+            notify_close: false,
+            notify_open: false,
+            addtl_delimiter: -1,
+            max_frame_size: 200_000,
+            max_sessions: 200,
+            max_listeners: 20,
+            worker_threads: 2,
+            starvation_max_reads: 500,
+            keepalive: false,
+            keepalive_probes: 0,
+            keepalive_time: 0,
+            keepalive_interval: 0,
+            preserve_case: true,
+            allowed_senders: None,
+            network_namespace: None,
+            tls: TlsSettings::default(),
+            compression: CompressionSettings::default(),
+        }
+    }
+}
+
+/// One `input(type="imtcp")`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputConfig {
+    pub port: String,
+    pub address: Option<String>,
+    pub name: String,
+    pub default_tz: Option<String>,
+    pub ruleset: Option<String>,
+    pub listen_port_file: Option<String>,
+    pub ratelimit_interval: i64,
+    pub ratelimit_burst: i64,
+    pub ratelimit_name: Option<String>,
+    pub cisco_asa: bool,
+    pub socket_backlog: i64,
+    pub multiline: bool,
+    pub delimiter_regex: Option<String>,
+    pub settings: Settings,
+}
+
+impl InputConfig {
+    pub fn new(port: String, settings: Settings) -> Self {
+        InputConfig {
+            port,
+            address: None,
+            name: "imtcp".into(),
+            default_tz: None,
+            ruleset: None,
+            listen_port_file: None,
+            ratelimit_interval: 0,
+            ratelimit_burst: 10_000,
+            ratelimit_name: None,
+            cisco_asa: false,
+            socket_backlog: 0,
+            multiline: false,
+            delimiter_regex: None,
+            settings,
+        }
+    }
+}
+
+fn max_frame_size(v: i64) -> RsResult<i64> {
+    if v > MAX_FRAME_SIZE_LIMIT {
+        return Err(RsError::new(
+            ret::PARAM_ERROR,
+            format!(
+                "imtcp: invalid value for 'maxFrameSize' parameter given is {}, max is 200000000",
+                v as i32
+            ),
+        ));
+    }
+    Ok(v)
+}
+
+fn compression_mode(v: &str) -> RsResult<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "none" => Ok(false),
+        "stream:always" => Ok(true),
+        _ => Err(RsError::new(
+            ret::PARAM_ERROR,
+            format!("imtcp: invalid compression.mode '{v}' - supported values are 'none' and 'stream:always'"),
+        )),
+    }
+}
+
+fn compression_driver(v: &str) -> RsResult<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "zlib" => Ok(false),
+        "zstd" => Ok(true),
+        _ => Err(RsError::new(
+            ret::PARAM_ERROR,
+            format!("imtcp: invalid compression.driver '{v}' - supported values are 'zlib' and 'zstd'"),
+        )),
+    }
+}
+
+/// Applies the parameters both module() and input() share. `module` selects
+/// the module-only alias `maxlistners`.
+pub fn apply_shared(s: &mut Settings, p: &Params) -> RsResult {
+    let b = |n: &str| p.bool(n);
+    let n = |n: &str| p.num(n);
+    if let Some(v) = b("flowcontrol") {
+        s.flow_control = v;
+    }
+    if let Some(v) = b("disablelfdelimiter") {
+        s.disable_lf = v;
+    }
+    if let Some(v) = b("discardtruncatedmsg") {
+        s.discard_truncated = v;
+    }
+    if let Some(v) = b("notifyonconnectionclose") {
+        s.notify_close = v;
+    }
+    if let Some(v) = b("notifyonconnectionopen") {
+        s.notify_open = v;
+    }
+    if let Some(v) = n("addtlframedelimiter") {
+        s.addtl_delimiter = v as i32;
+    }
+    if let Some(v) = n("maxframesize") {
+        s.max_frame_size = max_frame_size(v)?;
+    }
+    if let Some(v) = n("maxsessions") {
+        s.max_sessions = v;
+    }
+    if let Some(v) = n("maxlisteners").or_else(|| n("maxlistners")) {
+        s.max_listeners = v;
+    }
+    if let Some(v) = n("workerthreads") {
+        s.worker_threads = v;
+    }
+    if let Some(v) = n("starvationprotection.maxreads") {
+        s.starvation_max_reads = v;
+    }
+    if let Some(v) = b("keepalive") {
+        s.keepalive = v;
+    }
+    if let Some(v) = n("keepalive.probes") {
+        s.keepalive_probes = v;
+    }
+    if let Some(v) = n("keepalive.time") {
+        s.keepalive_time = v;
+    }
+    if let Some(v) = n("keepalive.interval") {
+        s.keepalive_interval = v;
+    }
+    if let Some(v) = b("preservecase") {
+        s.preserve_case = v;
+    }
+    if let Some(v) = p.array("allowedsender") {
+        s.allowed_senders = Some(v);
+    }
+    if let Some(v) = p.string("networknamespace") {
+        s.network_namespace = Some(v);
+    }
+    let t = &mut s.tls;
+    if let Some(v) = n("streamdriver.mode") {
+        t.mode = v;
+    }
+    for (name, slot) in [
+        ("streamdriver.authmode", &mut t.auth_mode),
+        ("streamdriver.permitexpiredcerts", &mut t.permit_expired),
+        ("streamdriver.name", &mut t.driver),
+        ("streamdriver.cafile", &mut t.ca_file),
+        ("streamdriver.crlfile", &mut t.crl_file),
+        ("streamdriver.keyfile", &mut t.key_file),
+        ("streamdriver.certfile", &mut t.cert_file),
+        ("gnutlsprioritystring", &mut t.priority_string),
+    ] {
+        if let Some(v) = p.string(name) {
+            *slot = Some(v);
+        }
+    }
+    if let Some(v) = b("streamdriver.CheckExtendedKeyPurpose") {
+        t.check_extended_key_purpose = v;
+    }
+    if let Some(v) = b("streamdriver.PrioritizeSAN") {
+        t.prioritize_san = v;
+    }
+    if let Some(v) = b("streamdriver.TlsRevocationCheck") {
+        t.revocation_check = v;
+    }
+    if let Some(v) = n("streamdriver.TlsVerifyDepth") {
+        if v >= 2 {
+            t.verify_depth = v;
+        } else {
+            parser_errmsg(&format!("streamdriver.TlsVerifyDepth must be 2 or higher but is {v}"));
+        }
+    }
+    if let Some(v) = p.array("permittedpeer") {
+        t.permitted_peers = v;
+    }
+    let c = &mut s.compression;
+    if let Some(v) = p.string("compression.mode") {
+        c.stream = compression_mode(&v)?;
+    }
+    if let Some(v) = p.string("compression.driver") {
+        c.zstd = compression_driver(&v)?;
+    }
+    if let Some(v) = n("compression.maxexpansionratio") {
+        c.max_expansion_ratio = v;
+    }
+    if let Some(v) = n("compression.maxdecompressedbytesperreceive") {
+        c.max_decompressed_per_receive = v;
+    }
+    if let Some(v) = n("compression.maxtotalzstdwindowbytes") {
+        c.max_total_zstd_window = v;
+    }
+    Ok(())
+}
+
+/// Module-level parameters; `octetcountedframing` is the module spelling.
+pub fn apply_module(s: &mut Settings, p: &Params) -> RsResult {
+    apply_shared(s, p)?;
+    if let Some(v) = p.bool("octetcountedframing") {
+        s.octet_counted = v;
+    }
+    Ok(())
+}
+
+/// Input-level parameters on top of a copy of the module settings.
+pub fn parse_input(module: &Settings, p: &Params) -> RsResult<InputConfig> {
+    let port = p.string("port").unwrap_or_default();
+    let mut i = InputConfig::new(port, module.clone());
+    apply_shared(&mut i.settings, p)?;
+    if let Some(v) = p.bool("supportoctetcountedframing") {
+        i.settings.octet_counted = v;
+    }
+    i.address = p.string("address");
+    if let Some(v) = p.string("name") {
+        i.name = v;
+    }
+    i.default_tz = p.string("defaulttz");
+    i.ruleset = p.string("ruleset");
+    i.listen_port_file = p.string("listenportfilename");
+    if let Some(v) = p.num("ratelimit.interval") {
+        i.ratelimit_interval = v;
+    }
+    if let Some(v) = p.num("ratelimit.burst") {
+        i.ratelimit_burst = v;
+    }
+    i.ratelimit_name = p.string("ratelimit.name");
+    if i.ratelimit_name.is_some() && (p.is_set("ratelimit.interval") || p.is_set("ratelimit.burst")) {
+        rsyslog_ffi::log_error(
+            0,
+            ret::INVALID_PARAMS,
+            "imtcp: ratelimit.name is mutually exclusive with ratelimit.interval and ratelimit.burst - using named ratelimit",
+        );
+    }
+    if let Some(v) = p.bool("framingfix.cisco.asa") {
+        i.cisco_asa = v;
+    }
+    if let Some(v) = p.num("socketbacklog") {
+        i.socket_backlog = v;
+    }
+    if let Some(v) = p.bool("multiline") {
+        i.multiline = v;
+    }
+    i.delimiter_regex = p.string("framing.delimiter.regex");
+    Ok(i)
+}
+
+/// Parses the listen port as the C module does: leading decimal digits.
+pub fn parse_port(s: &str) -> Option<u16> {
+    let digits: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+    if digits.is_empty() {
+        return Some(0).filter(|_| s.is_empty());
+    }
+    digits.parse::<u32>().ok().filter(|p| *p <= 65535).map(|p| p as u16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_hold_every_parameter_once() {
+        for blk in [&MODULE_PARAMS, &INPUT_PARAMS] {
+            let mut names: Vec<_> = blk.names().map(|n| n.to_ascii_lowercase()).collect();
+            let n = names.len();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), n);
+        }
+        assert_eq!(MODULE_PARAMS.descriptors().len(), 39);
+        assert_eq!(INPUT_PARAMS.descriptors().len(), 51);
+        assert!(INPUT_PARAMS.descriptors()[0].is_required());
+    }
+
+    #[test]
+    fn value_checks() {
+        assert_eq!(max_frame_size(200_000_000), Ok(200_000_000));
+        let e = max_frame_size(300_000_000).unwrap_err();
+        assert_eq!(
+            e.msg.as_deref(),
+            Some("imtcp: invalid value for 'maxFrameSize' parameter given is 300000000, max is 200000000")
+        );
+        assert_eq!(compression_mode("Stream:Always"), Ok(true));
+        assert!(compression_mode("sometimes").is_err());
+        assert_eq!(compression_driver("ZSTD"), Ok(true));
+        assert!(compression_driver("lz4").is_err());
+    }
+
+    #[test]
+    fn ports() {
+        assert_eq!(parse_port("10514"), Some(10514));
+        assert_eq!(parse_port("514abc"), Some(514));
+        assert_eq!(parse_port("0"), Some(0));
+        assert_eq!(parse_port("70000"), None);
+        assert_eq!(parse_port("abc"), None);
+    }
+}

@@ -1,0 +1,363 @@
+//! imtcp's framing state machine (pure Rust): octet stuffing (LF or an
+//! additional delimiter) and octet counting (RFC 6587), byte by byte as the C
+//! module does it (rsyslog 8.2302/8.2504 `tcps_sess.c`).
+
+/// Framing settings of one listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FramingConfig {
+    /// Global maxMessageSize: the frame buffer holds at most this many bytes.
+    pub max_line: usize,
+    pub support_octet_counted: bool,
+    /// `addtlFrameDelimiter` (-1 = none). As in C, compared as a signed char:
+    /// values 128..=255 never match.
+    pub addtl_delimiter: i32,
+    pub disable_lf: bool,
+    /// `maxFrameSize`: octet counts above it switch to octet stuffing.
+    pub max_frame_size: i64,
+    pub discard_truncated: bool,
+    /// `framingfix.cisco.asa`: skip a space at the start of a frame.
+    pub cisco_asa: bool,
+}
+
+impl Default for FramingConfig {
+    fn default() -> Self {
+        FramingConfig {
+            max_line: 8096,
+            support_octet_counted: true,
+            addtl_delimiter: -1,
+            disable_lf: false,
+            max_frame_size: 200_000,
+            discard_truncated: false,
+            cisco_asa: false,
+        }
+    }
+}
+
+/// Framing problems, reported to the log by the caller (it knows the peer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FramingError {
+    /// The octet count was followed by this byte instead of SP.
+    DelimiterNotSp(u8),
+    /// Octet count below 1: switched to octet stuffing.
+    InvalidOctetCount(i64),
+    /// Octet count above maxMessageSize: the frame will be truncated.
+    Oversize { count: i64, max: usize },
+    /// Octet count above maxFrameSize: switched to octet stuffing.
+    FrameTooLarge(i64),
+    /// The peer closed inside an octet-counted frame.
+    IncompleteFrame,
+}
+
+/// What the framer produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event<'a> {
+    Frame(&'a [u8]),
+    Error(FramingError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    AtStart,
+    InOctetCount,
+    InMsg,
+    InMsgTruncating,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Stuffing,
+    Counting,
+}
+
+/// Octet counts stop growing past this value, as in C.
+const COUNT_CAP: i64 = 200_000_000;
+
+/// The per-session framer.
+#[derive(Debug, Clone)]
+pub struct Framer {
+    cfg: FramingConfig,
+    state: State,
+    mode: Mode,
+    count: i64,
+    remaining: i64,
+    buf: Vec<u8>,
+}
+
+impl Framer {
+    pub fn new(cfg: FramingConfig) -> Self {
+        Framer {
+            buf: Vec::with_capacity(cfg.max_line.min(64 * 1024)),
+            cfg,
+            state: State::AtStart,
+            mode: Mode::Stuffing,
+            count: 0,
+            remaining: 0,
+        }
+    }
+
+    fn is_delimiter(&self, c: u8) -> bool {
+        (c == b'\n' && !self.cfg.disable_lf)
+            // signed-char comparison of the C module: 128..=255 never match
+            || (self.cfg.addtl_delimiter >= 0 && self.cfg.addtl_delimiter < 128 && c as i32 == self.cfg.addtl_delimiter)
+    }
+
+    fn emit(buf: &mut Vec<u8>, out: &mut impl FnMut(Event<'_>)) {
+        if !buf.is_empty() {
+            out(Event::Frame(buf));
+        }
+        buf.clear();
+    }
+
+    /// Feeds received bytes; complete frames and errors go to `out` in order.
+    pub fn feed(&mut self, data: &[u8], out: &mut impl FnMut(Event<'_>)) {
+        for &c in data {
+            self.byte(c, out);
+        }
+    }
+
+    fn byte(&mut self, c: u8, out: &mut impl FnMut(Event<'_>)) {
+        match self.state {
+            State::AtStart => {
+                if c.is_ascii_digit() && self.cfg.support_octet_counted {
+                    self.state = State::InOctetCount;
+                    self.mode = Mode::Counting;
+                    self.count = 0;
+                    self.byte(c, out);
+                } else if c == b' ' && self.cfg.cisco_asa {
+                    // skipped
+                } else {
+                    self.state = State::InMsg;
+                    self.mode = Mode::Stuffing;
+                    self.byte(c, out);
+                }
+            }
+            State::InOctetCount => {
+                if c.is_ascii_digit() {
+                    if self.count <= COUNT_CAP {
+                        self.count = self.count * 10 + (c - b'0') as i64;
+                    }
+                    if self.buf.len() < self.cfg.max_line {
+                        self.buf.push(c);
+                    }
+                    return;
+                }
+                if c != b' ' {
+                    out(Event::Error(FramingError::DelimiterNotSp(c)));
+                }
+                if self.count < 1 {
+                    out(Event::Error(FramingError::InvalidOctetCount(self.count)));
+                    self.mode = Mode::Stuffing;
+                    self.buf.clear();
+                    self.state = State::InMsg;
+                    return;
+                }
+                if self.count > self.cfg.max_line as i64 {
+                    out(Event::Error(FramingError::Oversize {
+                        count: self.count,
+                        max: self.cfg.max_line,
+                    }));
+                }
+                if self.count > self.cfg.max_frame_size {
+                    out(Event::Error(FramingError::FrameTooLarge(self.count)));
+                    self.mode = Mode::Stuffing; // the digits stay in the frame
+                } else {
+                    self.buf.clear();
+                    self.remaining = self.count;
+                }
+                self.state = State::InMsg;
+            }
+            State::InMsg => match self.mode {
+                Mode::Stuffing => {
+                    if self.is_delimiter(c) {
+                        Self::emit(&mut self.buf, out);
+                        self.state = State::AtStart;
+                    } else if self.buf.len() >= self.cfg.max_line {
+                        // Buffer full: submit what we have; this byte is dropped.
+                        Self::emit(&mut self.buf, out);
+                        if self.cfg.discard_truncated {
+                            self.state = State::InMsgTruncating;
+                        }
+                    } else {
+                        self.buf.push(c);
+                    }
+                }
+                Mode::Counting => {
+                    self.remaining -= 1;
+                    if self.buf.len() >= self.cfg.max_line {
+                        Self::emit(&mut self.buf, out);
+                        if self.cfg.discard_truncated {
+                            self.state = if self.remaining > 0 {
+                                State::InMsgTruncating
+                            } else {
+                                State::AtStart
+                            };
+                            return;
+                        }
+                    } else {
+                        self.buf.push(c);
+                    }
+                    if self.remaining <= 0 {
+                        Self::emit(&mut self.buf, out);
+                        self.state = State::AtStart;
+                    }
+                }
+            },
+            State::InMsgTruncating => match self.mode {
+                Mode::Stuffing => {
+                    if self.is_delimiter(c) {
+                        self.state = State::AtStart;
+                    }
+                }
+                Mode::Counting => {
+                    self.remaining -= 1;
+                    if self.remaining <= 0 {
+                        self.state = State::AtStart;
+                    }
+                }
+            },
+        }
+    }
+
+    /// The peer closed the connection: a partial stuffed frame is submitted,
+    /// a partial counted frame is reported and dropped.
+    pub fn close(&mut self, out: &mut impl FnMut(Event<'_>)) {
+        if self.state == State::AtStart {
+            return;
+        }
+        match self.mode {
+            Mode::Counting => out(Event::Error(FramingError::IncompleteFrame)),
+            Mode::Stuffing => {
+                if self.state == State::InMsg {
+                    Self::emit(&mut self.buf, out);
+                }
+            }
+        }
+        self.buf.clear();
+        self.state = State::AtStart;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(cfg: FramingConfig, chunks: &[&[u8]], close: bool) -> Vec<Result<String, FramingError>> {
+        let mut f = Framer::new(cfg);
+        let mut v = Vec::new();
+        let mut cb = |e: Event<'_>| match e {
+            Event::Frame(b) => v.push(Ok(String::from_utf8_lossy(b).into_owned())),
+            Event::Error(e) => v.push(Err(e)),
+        };
+        for c in chunks {
+            f.feed(c, &mut cb);
+        }
+        if close {
+            f.close(&mut cb);
+        }
+        v
+    }
+    fn ok(s: &[&str]) -> Vec<Result<String, FramingError>> {
+        s.iter().map(|s| Ok(s.to_string())).collect()
+    }
+
+    #[test]
+    fn lf_framing_across_reads() {
+        let r = run(FramingConfig::default(), &[b"<13>a\n<13>b", b"c\n\n<13>d"], true);
+        assert_eq!(r, ok(&["<13>a", "<13>bc", "<13>d"]));
+    }
+
+    #[test]
+    fn octet_counted_frames_keep_lf_inside() {
+        let r = run(FramingConfig::default(), &[b"5 ab\ncd3 x", b"yz"], false);
+        assert_eq!(r, ok(&["ab\ncd", "xyz"]));
+    }
+
+    #[test]
+    fn octet_counting_can_be_disabled() {
+        let cfg = FramingConfig {
+            support_octet_counted: false,
+            ..Default::default()
+        };
+        assert_eq!(run(cfg, &[b"5 abcde\n"], false), ok(&["5 abcde"]));
+    }
+
+    #[test]
+    fn count_errors() {
+        let r = run(FramingConfig::default(), &[b"0 abc\n"], false);
+        assert_eq!(r, vec![Err(FramingError::InvalidOctetCount(0)), Ok("abc".into())]);
+        let r = run(FramingConfig::default(), &[b"3xabc"], false);
+        assert_eq!(r, vec![Err(FramingError::DelimiterNotSp(b'x')), Ok("abc".into())]);
+    }
+
+    #[test]
+    fn frame_too_large_switches_to_stuffing_keeping_digits() {
+        let cfg = FramingConfig {
+            max_frame_size: 10,
+            ..Default::default()
+        };
+        let r = run(cfg, &[b"99 abc\n"], false);
+        assert_eq!(r, vec![Err(FramingError::FrameTooLarge(99)), Ok("99abc".into())]);
+        let cfg = FramingConfig {
+            max_frame_size: 10,
+            max_line: 50,
+            ..Default::default()
+        };
+        let r = run(cfg, &[b"99 abc\n"], false);
+        assert_eq!(
+            r,
+            vec![
+                Err(FramingError::Oversize { count: 99, max: 50 }),
+                Err(FramingError::FrameTooLarge(99)),
+                Ok("99abc".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn truncation_splits_or_discards() {
+        let cfg = FramingConfig {
+            max_line: 4,
+            ..Default::default()
+        };
+        assert_eq!(
+            run(cfg.clone(), &[b"abcdefghij\nxy\n"], false),
+            ok(&["abcd", "fghi", "xy"])
+        );
+        let cfg = FramingConfig {
+            max_line: 4,
+            discard_truncated: true,
+            ..cfg
+        };
+        assert_eq!(run(cfg, &[b"abcdefghij\nxy\n"], false), ok(&["abcd", "xy"]));
+    }
+
+    #[test]
+    fn additional_delimiter_and_signed_char_quirk() {
+        let cfg = FramingConfig {
+            addtl_delimiter: 0,
+            ..Default::default()
+        };
+        assert_eq!(run(cfg, &[b"a\0b\n"], false), ok(&["a", "b"]));
+        let cfg = FramingConfig {
+            addtl_delimiter: 200,
+            disable_lf: true,
+            ..Default::default()
+        };
+        assert_eq!(run(cfg, &[b"a\xc8b\nc"], true), ok(&["a\u{fffd}b\nc"]));
+    }
+
+    #[test]
+    fn close_inside_counted_frame_reports() {
+        let r = run(FramingConfig::default(), &[b"10 abc"], true);
+        assert_eq!(r, vec![Err(FramingError::IncompleteFrame)]);
+    }
+
+    #[test]
+    fn cisco_asa_leading_space() {
+        let cfg = FramingConfig {
+            cisco_asa: true,
+            ..Default::default()
+        };
+        assert_eq!(run(cfg, &[b" <13>x\n"], false), ok(&["<13>x"]));
+    }
+}

@@ -1,0 +1,168 @@
+//! imtcp: rsyslog's syslog-over-TCP input module, in Rust.
+//!
+//! Same configuration as the C module (every module and input parameter of
+//! rsyslog 8.2302, 8.2504 and current upstream, see [`config`]); framing in
+//! [`framing`] (pure Rust); sockets and sessions in [`server`].
+
+pub mod config;
+pub mod framing;
+pub mod server;
+
+use config::{InputConfig, Settings};
+use rsyslog_ffi::module::InputThread;
+use rsyslog_ffi::{
+    declare_input_module, log_error, ret, ConfPtr, InputModule, ParamBlock, Params, RsError, RsResult, Ruleset,
+};
+use std::ffi::{c_int, CStr};
+use std::sync::{Arc, Mutex};
+
+/// The per-configuration object.
+pub struct Conf {
+    conf: ConfPtr,
+    pub settings: Settings,
+    pub inputs: Vec<InputConfig>,
+    rulesets: Vec<Option<Ruleset>>,
+    /// Listeners opened in activateCnfPrePrivDrop, taken by the input thread.
+    listeners: Mutex<Vec<server::Listener>>,
+}
+
+pub struct Imtcp;
+declare_input_module!(Imtcp);
+
+impl InputModule for Imtcp {
+    const NAME: &'static CStr = c"imtcp";
+    type Conf = Conf;
+
+    fn module_params() -> &'static ParamBlock {
+        &config::MODULE_PARAMS
+    }
+    fn input_params() -> &'static ParamBlock {
+        &config::INPUT_PARAMS
+    }
+
+    fn new_conf(conf: ConfPtr) -> Conf {
+        Conf {
+            conf,
+            settings: Settings::default(),
+            inputs: Vec::new(),
+            rulesets: Vec::new(),
+            listeners: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn set_mod_cnf(conf: &mut Conf, p: &Params) -> RsResult {
+        config::apply_module(&mut conf.settings, p)
+    }
+
+    fn new_input(conf: &mut Conf, p: &Params) -> RsResult {
+        let i = config::parse_input(&conf.settings, p)?;
+        conf.inputs.push(i);
+        Ok(())
+    }
+
+    fn check_cnf(conf: &mut Conf) -> RsResult {
+        if conf.inputs.is_empty() {
+            return Err(RsError::new(
+                ret::NO_LISTNERS,
+                "imtcp: module loaded, but no listeners defined - no input will be gathered",
+            ));
+        }
+        conf.rulesets = conf
+            .inputs
+            .iter()
+            .map(|i| {
+                let name = i.ruleset.as_deref()?;
+                let rs = Ruleset::lookup(conf.conf, name);
+                if rs.is_none() {
+                    log_error(
+                        0,
+                        ret::RULESET_NOT_FOUND,
+                        &format!(
+                            "imtcp: ruleset '{name}' for port {} not found - using default ruleset instead",
+                            i.port
+                        ),
+                    );
+                }
+                rs
+            })
+            .collect();
+        Ok(())
+    }
+
+    fn activate_pre_priv_drop(conf: &mut Conf) -> RsResult {
+        let mut all = Vec::new();
+        for (idx, cfg) in conf.inputs.iter().enumerate() {
+            if cfg.settings.tls.mode != 0 {
+                log_error(
+                    0,
+                    ret::INVALID_PARAMS,
+                    &format!(
+                        "imtcp: input '{}' port {}: TLS (streamDriver.mode={}) is not available in this build yet - listener not started",
+                        cfg.name, cfg.port, cfg.settings.tls.mode
+                    ),
+                );
+                continue;
+            }
+            if cfg.settings.compression.stream {
+                log_error(
+                    0,
+                    ret::INVALID_PARAMS,
+                    &format!(
+                        "imtcp: input '{}' port {}: compression.mode=\"stream:always\" is not available in this build yet - listener not started",
+                        cfg.name, cfg.port
+                    ),
+                );
+                continue;
+            }
+            let input = Arc::new(server::Input::new(
+                cfg.clone(),
+                conf.rulesets.get(idx).copied().flatten(),
+            )?);
+            let ls = server::open_listeners(&input);
+            if ls.is_empty() {
+                log_error(
+                    0,
+                    ret::NO_SOCKET,
+                    &format!("imtcp: error {} trying to add listener", ret::NO_SOCKET),
+                );
+            }
+            all.extend(ls);
+        }
+        *conf.listeners.lock().unwrap_or_else(|e| e.into_inner()) = all;
+        Ok(())
+    }
+
+    fn activate(_conf: &mut Conf) -> RsResult {
+        Ok(())
+    }
+
+    fn will_run(conf: &Conf) -> RsResult {
+        if conf.listeners.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            return Err(RsError::code(ret::NO_RUN));
+        }
+        Ok(())
+    }
+
+    fn run(conf: &Conf, thread: &InputThread) -> RsResult {
+        let listeners = std::mem::take(&mut *conf.listeners.lock().unwrap_or_else(|e| e.into_inner()));
+        server::run(listeners, thread)
+    }
+}
+
+/// The module's only exported symbol; rsyslogd calls it right after dlopen.
+#[no_mangle]
+pub extern "C" fn modInit(
+    if_version_requested: c_int,
+    if_version_provided: *mut c_int,
+    query_entry_point: *mut *const std::ffi::c_void,
+    host_query_entry_point: Option<unsafe extern "C" fn(*const u8, *mut *const std::ffi::c_void) -> c_int>,
+    mod_info: *mut std::ffi::c_void,
+) -> c_int {
+    rsyslog_ffi::mod_init::<Imtcp>(
+        if_version_requested,
+        if_version_provided,
+        query_entry_point,
+        host_query_entry_point,
+        mod_info,
+    )
+}

@@ -1,0 +1,228 @@
+//! `rsyslogd -N1` over configs for both modules: every documented parameter
+//! is accepted; unknown names and mistyped values fail with rsyslog's own
+//! error messages naming the parameter.
+
+use rsyslog_tests::*;
+
+/// Every module and input parameter of imtcp (8.2302, 8.2504 and upstream names).
+const IMTCP_ALL: &str = r#"
+module(load="${IMTCP}"
+  flowControl="on" disableLFDelimiter="off" discardTruncatedMsg="off" octetCountedFraming="on"
+  notifyOnConnectionClose="off" notifyOnConnectionOpen="off" addtlFrameDelimiter="0"
+  maxFrameSize="200000" maxSessions="200" maxListners="20" maxListeners="20" workerThreads="2"
+  starvationProtection.maxReads="500" streamDriver.mode="0" streamDriver.authMode="anon"
+  streamDriver.permitExpiredCerts="off" streamDriver.name="ptcp" streamDriver.CheckExtendedKeyPurpose="off"
+  streamDriver.PrioritizeSAN="off" streamDriver.TlsVerifyDepth="3" streamDriver.TlsRevocationCheck="off"
+  streamDriver.CAFile="/etc/ssl/certs/ca-certificates.crt" streamDriver.CRLFile="/dev/null"
+  streamDriver.KeyFile="/dev/null" streamDriver.CertFile="/dev/null"
+  permittedPeer=["a.example", "*.b.example"] allowedSender=["127.0.0.1"]
+  keepAlive="off" keepAlive.probes="3" keepAlive.time="60" keepAlive.interval="10"
+  gnutlsPriorityString="NORMAL" preserveCase="on"
+  compression.mode="none" compression.driver="zlib" compression.maxExpansionRatio="1024"
+  compression.maxDecompressedBytesPerReceive="67108864" compression.maxTotalZstdWindowBytes="67108864"
+  networkNamespace="")
+ruleset(name="rs") { stop }
+input(type="imtcp" port="10514" address="127.0.0.1" name="tcpin" defaultTZ="+01:00" ruleset="rs"
+  listenPortFileName="/tmp/x.port" maxSessions="10" maxListeners="2" workerThreads="1"
+  flowControl="off" disableLFDelimiter="off" discardTruncatedMsg="on" notifyOnConnectionClose="on"
+  notifyOnConnectionOpen="on" addtlFrameDelimiter="0" maxFrameSize="1000" preserveCase="off"
+  starvationProtection.maxReads="0" streamDriver.mode="0" streamDriver.authMode="x509/name"
+  streamDriver.permitExpiredCerts="warn" streamDriver.name="gtls" streamDriver.CheckExtendedKeyPurpose="on"
+  streamDriver.PrioritizeSAN="on" streamDriver.TlsVerifyDepth="5" streamDriver.TlsRevocationCheck="off"
+  streamDriver.CAFile="/dev/null" streamDriver.CRLFile="/dev/null" streamDriver.KeyFile="/dev/null"
+  streamDriver.CertFile="/dev/null" permittedPeer="peer.example" allowedSender=["127.0.0.1"]
+  gnutlsPriorityString="NORMAL" keepAlive="on" keepAlive.probes="1" keepAlive.time="2" keepAlive.interval="3"
+  supportOctetCountedFraming="off" ratelimit.interval="5" ratelimit.burst="100" framingfix.cisco.asa="on"
+  socketBacklog="64" networkNamespace="" compression.mode="stream:always" compression.driver="zstd"
+  compression.maxExpansionRatio="0" compression.maxDecompressedBytesPerReceive="0"
+  compression.maxTotalZstdWindowBytes="0" multiLine="off" framing.delimiter.regex="^<")
+"#;
+
+/// Every module and input parameter of impcap.
+const IMPCAP_ALL: &str = r#"
+module(load="${IMPCAP}" snap_length="1500" metadata_only="off" metadata_container="!meta" data_container="!payload")
+ruleset(name="rs") { stop }
+input(type="impcap" interface="lo" promiscuous="on" filter="tcp port 80" tag="cap" ruleset="rs"
+  no_buffer="on" buffer_size="1048576" buffer_timeout="20" packet_count="10")
+input(type="impcap" file="/nonexistent.pcap")
+"#;
+
+/// rsyslog refuses a config without actions before modules are checked: add one.
+fn check(host: &Host, conf: &str) -> (i32, String) {
+    let conf = format!("{conf}\naction(type=\"omfile\" file=\"/dev/null\")\n");
+    let (code, out) = check_config(host, &conf);
+    println!("{out}");
+    (code, out)
+}
+
+#[test]
+fn every_documented_parameter_is_accepted() {
+    let Some(host) = require_host("every_documented_parameter_is_accepted") else {
+        return;
+    };
+    for conf in [IMTCP_ALL, IMPCAP_ALL] {
+        let (code, out) = check(&host, conf);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("End of config validation run"), "{out}");
+        assert!(!out.contains("not known"), "{out}");
+    }
+}
+
+#[test]
+fn parameter_names_are_case_insensitive() {
+    let Some(host) = require_host("parameter_names_are_case_insensitive") else {
+        return;
+    };
+    let (code, out) = check(
+        &host,
+        r#"module(load="${IMTCP}" MAXSESSIONS="5" PreserveCase="on")
+input(type="IMTCP" PORT="0" ListenPortFileName="/tmp/p")"#,
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
+fn assert_fails_with(host: &Host, conf: &str, needles: &[&str]) {
+    let (code, out) = check(host, conf);
+    assert_ne!(code, 0, "{out}");
+    for n in needles {
+        assert!(out.contains(n), "expected {n:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn unknown_parameters_are_named() {
+    let Some(host) = require_host("unknown_parameters_are_named") else {
+        return;
+    };
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMTCP}" fooparam="1")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p" bogus="x")"#,
+        &[
+            "parameter 'fooparam' not known -- typo in config file?",
+            "parameter 'bogus' not known -- typo in config file?",
+            "e/2207",
+        ],
+    );
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMPCAP}" snaplen="1")
+input(type="impcap" file="/x.pcap" iface="lo")"#,
+        &["parameter 'snaplen' not known", "parameter 'iface' not known"],
+    );
+}
+
+#[test]
+fn mistyped_values_get_rsyslogs_messages() {
+    let Some(host) = require_host("mistyped_values_get_rsyslogs_messages") else {
+        return;
+    };
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMTCP}")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p" maxsessions="abc")"#,
+        &["parameter 'maxsessions' is not a proper number"],
+    );
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMTCP}")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p" maxsessions="0")"#,
+        &["parameter 'maxsessions' cannot be less than one (was 0)"],
+    );
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMTCP}" keepalive="maybe")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p")"#,
+        &[
+            "parameter 'keepalive' must be \"on\" or \"off\" but is neither",
+            "imtcp: error processing module config parameters [module(...)]",
+        ],
+    );
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMPCAP}" metadata_container="!a b")
+input(type="impcap" file="/x.pcap")"#,
+        &["parameter 'metadata_container' contains whitespace, which is not permitted"],
+    );
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMPCAP}")
+input(type="impcap" file="/x.pcap" packet_count="-1")"#,
+        &["parameter 'packet_count' cannot be less than one (was -1)"],
+    );
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMTCP}")
+input(type="imtcp" listenPortFileName="/tmp/p")"#,
+        &["parameter 'port' required but not specified - fix config"],
+    );
+}
+
+#[test]
+fn module_value_checks_of_the_c_module() {
+    let Some(host) = require_host("module_value_checks_of_the_c_module") else {
+        return;
+    };
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMTCP}" maxFrameSize="300000000")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p")"#,
+        &[
+            "imtcp: invalid value for 'maxFrameSize' parameter given is 300000000, max is 200000000",
+            "failed processing config parameters",
+            "e/1000",
+        ],
+    );
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMTCP}")"#,
+        &["imtcp: module loaded, but no listeners defined - no input will be gathered"],
+    );
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMPCAP}")"#,
+        &["impcap: module loaded, but no interface defined - no input will be gathered"],
+    );
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMPCAP}")
+input(type="impcap" tag="x")"#,
+        &["impcap: 'interface' or 'file' must be specified"],
+    );
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMPCAP}")
+input(type="impcap" interface="lo" file="/x.pcap")"#,
+        &["impcap: either 'interface' or 'file' must be specified"],
+    );
+    assert_fails_with(
+        &host,
+        r#"module(load="${IMTCP}" compression.mode="sometimes")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p")"#,
+        &["compression.mode", "sometimes"],
+    );
+}
+
+#[test]
+fn both_modules_load_together_and_by_module_dir() {
+    let Some(host) = require_host("both_modules_load_together_and_by_module_dir") else {
+        return;
+    };
+    // `-M <our folder>` + module(load="imtcp"): the short name resolves to our build.
+    let dir = module_path("imtcp").parent().unwrap().to_path_buf();
+    let moddir = match &host.moddir {
+        Some(m) => format!("{}:{m}", dir.display()),
+        None => format!("{}:/usr/lib/x86_64-linux-gnu/rsyslog", dir.display()),
+    };
+    let h = Host {
+        moddir: Some(moddir),
+        ..host.clone()
+    };
+    let (code, out) = check(
+        &h,
+        r#"module(load="imtcp") module(load="impcap")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p")
+input(type="impcap" file="/x.pcap")"#,
+    );
+    assert_eq!(code, 0, "{out}");
+}

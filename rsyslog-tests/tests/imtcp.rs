@@ -1,0 +1,134 @@
+//! Our imtcp.so in a real rsyslogd: loading, LF and octet-counted framing,
+//! message properties, a real sender (logger), clean shutdown.
+
+use rsyslog_tests::*;
+use std::io::Write;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(15);
+
+const CONF: &str = r#"
+module(load="${IMTCP}")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/port")
+template(name="t" type="string" string="%inputname%|%fromhost%|%fromhost-ip%|%hostname%|%syslogtag%|%msg%\n")
+if $inputname == "imtcp" then action(type="omfile" file="${WORKDIR}/out" template="t")
+"#;
+
+#[test]
+fn lf_and_octet_counted_frames_arrive_with_properties() {
+    let Some(host) = require_host("lf_and_octet_counted_frames_arrive_with_properties") else {
+        return;
+    };
+    let d = Daemon::start(&host, CONF);
+    let port = d.wait_port_file("port", T);
+    // One LF frame, two octet-counted frames (one holding an LF), one LF frame split across writes.
+    let mut s = tcp_connect(port);
+    let counted = |m: &str| format!("{} {m}", m.len()).into_bytes();
+    s.write_all(b"<13>Nov 22 04:00:00 host1 app: hello lf\n").unwrap();
+    s.write_all(&counted("<13>app: counted1")).unwrap();
+    s.write_all(&counted("<13>host2 app2: line1\nline2")).unwrap();
+    s.write_all(b"<14>Nov 22 04:00:01 host3 split: a").unwrap();
+    s.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    s.write_all(b"b\n").unwrap();
+    drop(s);
+    let lines = d.wait_lines("out", 4, T);
+    let st = d.stop();
+    st.assert_clean();
+    let f: Vec<Vec<&str>> = lines.iter().map(|l| l.split('|').collect()).collect();
+    for l in &f {
+        assert_eq!(l[0], "imtcp", "{lines:?}");
+        assert!(l[1] == "localhost" || l[1] == "127.0.0.1", "fromhost {lines:?}");
+        assert_eq!(l[2], "127.0.0.1", "{lines:?}");
+    }
+    assert_eq!((f[0][3], f[0][4], f[0][5]), ("host1", "app:", " hello lf"));
+    assert_eq!((f[1][4], f[1][5]), ("app:", " counted1"));
+    // The LF inside an octet-counted frame is data (rsyslog's parser escapes it).
+    assert_eq!((f[2][3], f[2][4], f[2][5]), ("host2", "app2:", " line1#012line2"));
+    assert_eq!((f[3][3], f[3][4], f[3][5]), ("host3", "split:", " ab"));
+}
+
+#[test]
+fn partial_frame_is_submitted_when_peer_closes() {
+    let Some(host) = require_host("partial_frame_is_submitted_when_peer_closes") else {
+        return;
+    };
+    let d = Daemon::start(&host, CONF);
+    let port = d.wait_port_file("port", T);
+    tcp_send(port, b"<13>Nov 22 04:00:00 h app: no newline at end");
+    let lines = d.wait_lines("out", 1, T);
+    assert!(lines[0].ends_with("|app:| no newline at end"), "{lines:?}");
+    d.stop().assert_clean();
+}
+
+#[test]
+fn logger_tcp_sender_octet_counting_and_lf() {
+    let Some(host) = require_host("logger_tcp_sender_octet_counting_and_lf") else {
+        return;
+    };
+    if std::process::Command::new("logger").arg("--help").output().is_err() {
+        panic!("logger (util-linux) is required");
+    }
+    let d = Daemon::start(&host, CONF);
+    let port = d.wait_port_file("port", T);
+    for extra in [&["--octet-count"][..], &[][..]] {
+        let st = std::process::Command::new("logger")
+            .args(["--tcp", "-n", "127.0.0.1", "-P", &port.to_string(), "-t", "realsender"])
+            .args(extra)
+            .arg(format!("message via logger {}", extra.len()))
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let lines = d.wait_lines("out", 2, T);
+    d.stop().assert_clean();
+    let mut msgs: Vec<&str> = lines.iter().map(|l| l.rsplit('|').next().unwrap()).collect();
+    msgs.sort();
+    assert_eq!(msgs, ["message via logger 0", "message via logger 1"], "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("|realsender|") || l.contains("|realsender:|")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn two_inputs_with_names_and_rulesets() {
+    let Some(host) = require_host("two_inputs_with_names_and_rulesets") else {
+        return;
+    };
+    let conf = r#"
+module(load="${IMTCP}")
+template(name="t" type="string" string="%inputname% %msg%\n")
+ruleset(name="r1") { action(type="omfile" file="${WORKDIR}/r1" template="t") }
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/p1" name="in1" ruleset="r1")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/p2" name="in2")
+if $inputname == "in2" then action(type="omfile" file="${WORKDIR}/r2" template="t")
+"#;
+    let d = Daemon::start(&host, conf);
+    let p1 = d.wait_port_file("p1", T);
+    let p2 = d.wait_port_file("p2", T);
+    assert_ne!(p1, p2);
+    tcp_send(p1, b"<13>a: one\n");
+    tcp_send(p2, b"<13>b: two\n");
+    assert_eq!(d.wait_lines("r1", 1, T), ["in1  one"]);
+    assert_eq!(d.wait_lines("r2", 1, T), ["in2  two"]);
+    d.stop().assert_clean();
+}
+
+#[test]
+fn stop_with_open_idle_session_is_prompt_and_clean() {
+    let Some(host) = require_host("stop_with_open_idle_session_is_prompt_and_clean") else {
+        return;
+    };
+    let d = Daemon::start(&host, CONF);
+    let port = d.wait_port_file("port", T);
+    let mut s = tcp_connect(port);
+    s.write_all(b"<13>x: before stop\n").unwrap();
+    d.wait_lines("out", 1, T);
+    let st = d.stop();
+    st.assert_clean();
+    assert!(st.elapsed < Duration::from_secs(2), "shutdown took {:?}", st.elapsed);
+    drop(s);
+}

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Build rsyslog 8.2504.0 (from Debian 13 "trixie"'s source package) with the
+# upstream testbench, once, into a cache directory.
+#
+#   build.sh              build if needed (a second call is a no-op)
+#   build.sh --print-env  build if needed, then print `export` lines on stdout:
+#                         RSYSLOGD, RSYSLOG_MODDIR, RSYSLOG_2504_TREE
+#   build.sh --force      rebuild from scratch (re-unpack, re-configure, re-make)
+#
+# Progress goes to stderr; stdout carries only the --print-env lines, so
+#   eval "$(rsyslog-tests/upstream/build.sh --print-env)"
+# works. Full logs: $CACHE/logs/. Never touches the machine's apt sources: the
+# trixie deb-src entry lives in a private, temporary apt folder.
+#
+# Environment:
+#   RSYSLOG_RS_CACHE   cache dir (default $HOME/.cache/rsyslog-rs)
+#   RSYSLOG_RS_JOBS    make parallelism (default 3)
+set -euo pipefail
+
+VERSION=8.2504.0
+DEB_SUITE=trixie
+DEB_MIRROR=http://deb.debian.org/debian
+# debian-archive-keyring (Debian 12, 2023.3+deb12u1 and later) already
+# contains the 13/trixie archive and release keys.
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+CONFIGURE_OPTS=(
+    --enable-testbench --enable-imdiag --enable-impcap --enable-gnutls
+    --enable-openssl --enable-impstats --enable-omstdout --enable-imptcp
+    --enable-mmjsonparse --disable-liblogging-stdlog --disable-default-tests
+)
+BUILD_DEPS=(
+    autoconf automake libtool pkg-config bison flex make gcc
+    zlib1g-dev uuid-dev libzstd-dev libgnutls28-dev libssl-dev
+    libcurl4-openssl-dev libgcrypt20-dev libestr-dev libfastjson-dev
+    libpcap-dev faketime
+)
+# Stamp content: anything that changes it forces a rebuild.
+STAMP_KEY="rsyslog-rs-upstream v1 $VERSION ${CONFIGURE_OPTS[*]}"
+
+CACHE=${RSYSLOG_RS_CACHE:-$HOME/.cache/rsyslog-rs}
+TREE=$CACHE/rsyslog-$VERSION
+STAMP=$TREE/.rsyslog-rs-built
+SRCDIR=$CACHE/src
+LOGDIR=$CACHE/logs
+ORIG=$SRCDIR/rsyslog_$VERSION.orig.tar.gz
+JOBS=${RSYSLOG_RS_JOBS:-3}
+
+export DEBIAN_FRONTEND=noninteractive
+export LC_ALL=C
+
+say() { printf '[build.sh] %s\n' "$*" >&2; }
+die() { printf '[build.sh] ERROR: %s\n' "$*" >&2; exit 1; }
+
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+
+PRINT_ENV=0
+FORCE=0
+for a in "$@"; do
+    case $a in
+        --print-env) PRINT_ENV=1 ;;
+        --force) FORCE=1 ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage; die "unknown argument: $a" ;;
+    esac
+done
+
+print_env() {
+    local dirs=("$TREE/runtime/.libs" "$TREE/.libs")
+    # Support plugins first; the two modules we replace (imtcp, impcap) last,
+    # so a module given by plain name prefers anything listed earlier.
+    local p
+    for p in imdiag omstdout impstats imptcp mmjsonparse imtcp; do
+        [ -d "$TREE/plugins/$p/.libs" ] && dirs+=("$TREE/plugins/$p/.libs")
+    done
+    [ -d "$TREE/contrib/impcap/.libs" ] && dirs+=("$TREE/contrib/impcap/.libs")
+    local IFS=:
+    printf 'export RSYSLOGD=%q\n' "$TREE/tools/rsyslogd"
+    printf 'export RSYSLOG_MODDIR=%q\n' "${dirs[*]}"
+    printf 'export RSYSLOG_2504_TREE=%q\n' "$TREE"
+}
+
+is_built() {
+    [ -f "$STAMP" ] && [ "$(head -n1 "$STAMP")" = "$STAMP_KEY" ] &&
+        [ -x "$TREE/tools/rsyslogd" ] && [ -x "$TREE/tests/tcpflood" ]
+}
+
+mkdir -p "$CACHE" "$LOGDIR"
+
+# Fast path (no lock needed: the stamp is written last, atomically).
+if [ "$FORCE" = 0 ] && is_built; then
+    say "rsyslog $VERSION already built in $TREE ($(sed -n 2p "$STAMP"))"
+    [ "$PRINT_ENV" = 1 ] && print_env
+    exit 0
+fi
+
+# Serialize concurrent builders (run.sh, the Rust testbench, CI steps).
+exec 9>"$CACHE/.build.lock"
+if ! flock -n 9; then
+    say "another build.sh is running; waiting for $CACHE/.build.lock"
+    flock 9
+fi
+if [ "$FORCE" = 0 ] && is_built; then
+    say "rsyslog $VERSION was built by a concurrent build.sh in $TREE"
+    [ "$PRINT_ENV" = 1 ] && print_env
+    exit 0
+fi
+
+T0=$(date +%s)
+SUDO=()
+if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        SUDO=(sudo -n)
+    fi
+fi
+
+# ---- 1. build dependencies -------------------------------------------------
+missing=()
+for p in "${BUILD_DEPS[@]}"; do
+    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$st" = installed ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    say "installing missing build dependencies: ${missing[*]}"
+    if [ "$(id -u)" != 0 ] && [ ${#SUDO[@]} = 0 ]; then
+        die "not root and no passwordless sudo; install as root: apt-get install ${missing[*]}"
+    fi
+    say "apt-get update (machine's own sources)"
+    "${SUDO[@]}" apt-get -q update >"$LOGDIR/apt-update.log" 2>&1 ||
+        { tail -n 20 "$LOGDIR/apt-update.log" >&2; die "apt-get update failed"; }
+    "${SUDO[@]}" apt-get -q -y --no-install-recommends install "${missing[@]}" \
+        </dev/null >"$LOGDIR/apt-install.log" 2>&1 ||
+        { tail -n 30 "$LOGDIR/apt-install.log" >&2; die "apt-get install failed"; }
+    say "build dependencies installed"
+else
+    say "build dependencies present"
+fi
+
+# ---- 2. source: rsyslog_$VERSION.orig.tar.gz from trixie's deb-src --------
+if [ -s "$ORIG" ]; then
+    say "source tarball cached: $ORIG"
+else
+    [ -r "$KEYRING" ] || die "$KEYRING missing (install debian-archive-keyring)"
+    mkdir -p "$SRCDIR"
+    APTDIR=$(mktemp -d "${TMPDIR:-/tmp}/rsyslog-rs-apt.XXXXXX")
+    trap 'rm -rf "$APTDIR"' EXIT
+    chmod 755 "$APTDIR"
+    mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/dl"
+    cat >"$APTDIR/$DEB_SUITE-src.sources" <<EOF
+Types: deb-src
+URIs: $DEB_MIRROR
+Suites: $DEB_SUITE
+Components: main
+Signed-By: $KEYRING
+EOF
+    # Let apt's unprivileged _apt downloader write into our private folder
+    # (avoids the "Download is performed unsandboxed" warning when root).
+    if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then
+        chown _apt "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/dl"
+    fi
+    APT_OPTS=(
+        -o "Dir::Etc::SourceList=/dev/null"
+        -o "Dir::Etc::SourceParts=$APTDIR"
+        -o "Dir::State::Lists=$APTDIR/lists"
+        -o "Dir::Cache=$APTDIR/cache"
+    )
+    say "apt-get update of a private deb-src list ($DEB_MIRROR $DEB_SUITE main, signed-by $KEYRING)"
+    apt-get -q "${APT_OPTS[@]}" update >"$LOGDIR/apt-src-update.log" 2>&1 ||
+        { tail -n 20 "$LOGDIR/apt-src-update.log" >&2; die "private apt-get update failed"; }
+    if grep -qE '^(W|E): .*(NO_PUBKEY|not signed|EXPKEYSIG|InRelease.*invalid|Failed)' "$LOGDIR/apt-src-update.log"; then
+        cat "$LOGDIR/apt-src-update.log" >&2
+        die "signature/download problem in private apt-get update"
+    fi
+    # Pick the trixie source version of upstream $VERSION (e.g. 8.2504.0-1+deb13u2).
+    SRCVER=$(apt-cache "${APT_OPTS[@]}" showsrc rsyslog 2>/dev/null |
+        sed -n 's/^Version: //p' | grep -E "^$VERSION-" | head -n1 || true)
+    [ -n "$SRCVER" ] || die "no rsyslog $VERSION-* source in $DEB_SUITE (available: $(apt-cache "${APT_OPTS[@]}" showsrc rsyslog 2>/dev/null | sed -n 's/^Version: //p' | tr '\n' ' '))"
+    say "apt-get source --download-only rsyslog=$SRCVER"
+    (cd "$APTDIR/dl" && apt-get -q "${APT_OPTS[@]}" source --download-only "rsyslog=$SRCVER") \
+        >"$LOGDIR/apt-source.log" 2>&1 </dev/null ||
+        { tail -n 20 "$LOGDIR/apt-source.log" >&2; die "apt-get source failed"; }
+    [ -s "$APTDIR/dl/$(basename "$ORIG")" ] || die "apt-get source did not produce $(basename "$ORIG")"
+    # apt verified the files against the signed Sources index (via the .dsc).
+    cp "$APTDIR/dl/"* "$SRCDIR/"
+    cp "$APTDIR/dl/$(basename "$ORIG")" "$ORIG.tmp" && mv "$ORIG.tmp" "$ORIG"
+    rm -rf "$APTDIR"; trap - EXIT
+    say "downloaded $(basename "$ORIG") ($(du -k "$ORIG" | cut -f1) KiB, sha256 $(sha256sum "$ORIG" | cut -c1-16)...)"
+fi
+
+# ---- 3. unpack ------------------------------------------------------------
+say "unpacking into $TREE"
+rm -rf "$TREE"
+tar --no-same-owner -xzf "$ORIG" -C "$CACHE"
+[ -x "$TREE/configure" ] || die "unpacked tree has no configure script"
+
+# ---- 4. configure -----------------------------------------------------------
+say "configure ${CONFIGURE_OPTS[*]}  (log: $LOGDIR/configure.log)"
+if ! (cd "$TREE" && ./configure "${CONFIGURE_OPTS[@]}") </dev/null >"$LOGDIR/configure.log" 2>&1; then
+    tail -n 25 "$LOGDIR/configure.log" >&2
+    die "configure failed (see $LOGDIR/configure.log and $TREE/config.log)"
+fi
+
+# ---- 5. make ----------------------------------------------------------------
+say "make -j$JOBS  (log: $LOGDIR/make.log; typically 0.5-5 min on 2 cores)"
+if ! make -C "$TREE" -j"$JOBS" </dev/null >"$LOGDIR/make.log" 2>&1; then
+    grep -nE 'error|Error' "$LOGDIR/make.log" | tail -n 20 >&2 || true
+    tail -n 15 "$LOGDIR/make.log" >&2
+    die "make failed (see $LOGDIR/make.log)"
+fi
+
+# ---- 6. testbench helpers (tcpflood, chkseq, diagtalker, ...) -------------
+say "building testbench helpers: make -C tests check TESTS=  (log: $LOGDIR/make-check-helpers.log)"
+if ! make -C "$TREE/tests" -j"$JOBS" check TESTS= </dev/null >"$LOGDIR/make-check-helpers.log" 2>&1; then
+    tail -n 25 "$LOGDIR/make-check-helpers.log" >&2
+    die "building test helpers failed (see $LOGDIR/make-check-helpers.log)"
+fi
+
+# ---- 7. sanity --------------------------------------------------------------
+for f in tools/rsyslogd runtime/.libs/lmtcpsrv.so runtime/.libs/lmnsd_ptcp.so \
+         plugins/imtcp/.libs/imtcp.so plugins/imdiag/.libs/imdiag.so \
+         contrib/impcap/.libs/impcap.so plugins/impstats/.libs/impstats.so \
+         tests/tcpflood tests/chkseq tests/diagtalker tests/msleep; do
+    [ -e "$TREE/$f" ] || die "expected build product missing: $TREE/$f"
+done
+
+T1=$(date +%s)
+printf '%s\nbuilt %s in %ss\n' "$STAMP_KEY" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$((T1 - T0))" >"$STAMP.tmp"
+mv "$STAMP.tmp" "$STAMP"
+say "done: rsyslog $VERSION built in $TREE in $((T1 - T0))s"
+[ "$PRINT_ENV" = 1 ] && print_env
+exit 0
