@@ -132,3 +132,26 @@ fn stop_with_open_idle_session_is_prompt_and_clean() {
     assert!(st.elapsed < Duration::from_secs(2), "shutdown took {:?}", st.elapsed);
     drop(s);
 }
+
+#[test]
+fn framing_error_is_logged_with_peer_and_frame_still_delivered() {
+    let Some(host) = require_host("framing_error_is_logged_with_peer_and_frame_still_delivered") else {
+        return;
+    };
+    let d = Daemon::start(&host, CONF);
+    let port = d.wait_port_file("port", T);
+    // An octet count followed by 'x' instead of SP: the C module logs and goes on as if SP.
+    tcp_send(port, b"3xabc<13>h app: next\n");
+    let lines = d.wait_lines("out", 2, T);
+    let m = d.wait_internal("Framing Error", T);
+    // Deliberate difference: the C module prints the host name after "(ip)" too.
+    assert!(
+        m.contains(
+            "imtcp imtcp: Framing Error in received TCP message from peer: (hostname) localhost, (ip) 127.0.0.1: delimiter is not SP but has ASCII value 120."
+        ) || m.contains("(hostname) 127.0.0.1, (ip) 127.0.0.1: delimiter is not SP but has ASCII value 120."),
+        "{m}"
+    );
+    assert!(lines[0].contains("|abc|"), "the 3-octet frame: {lines:?}");
+    assert!(lines[1].ends_with("|app:| next"), "{lines:?}");
+    assert!(d.stop().exited_cleanly());
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every test: formatting and lints, unit tests, integration tests against a
+# real rsyslogd (Debian 12's 8.2302, then the 8.2504 build with its
+# testbench), and rsyslog's own upstream test scripts run unmodified against
+# our modules. Installs what it needs (setup.sh, upstream/build.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash rsyslog-tests/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -q -- -D warnings
+
+step "build (release modules in target/rsyslog/)"
+cargo build --release --workspace
+
+step "unit and integration tests, host: Debian rsyslogd $(/usr/sbin/rsyslogd -v | head -1 | awk '{print $2}')"
+env -u RSYSLOGD -u RSYSLOG_MODDIR cargo test --workspace
+
+step "rsyslog 8.2504 build with testbench (cached)"
+bash rsyslog-tests/upstream/build.sh
+eval "$(bash rsyslog-tests/upstream/build.sh --print-env)"
+
+step "integration tests, host: rsyslogd 8.2504 ($RSYSLOGD)"
+cargo test -p rsyslog-tests
+
+step "upstream 8.2504 testbench scripts: C module vs ours"
+bash rsyslog-tests/upstream/run.sh --module imtcp --list rsyslog-tests/upstream/foundation.list
