@@ -132,16 +132,55 @@ pub fn guard(module: &str, entry: &str, f: impl FnOnce() -> RsRetVal) -> RsRetVa
     guard_or(module, entry, ret::INTERNAL_ERROR, f)
 }
 
+thread_local! {
+    static PANIC_AT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Replaces the default panic hook (which prints a backtrace on rsyslogd's
+/// stderr): the location is kept for the guard's log line and the details go
+/// to rsyslog's debug log. Installed once when a module loads.
+pub fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+            if let Some(a) = &at {
+                debug("rsyslog-ffi", &format!("panic at {a}: {}", panic_text(info.payload())));
+            }
+            PANIC_AT.with(|p| *p.borrow_mut() = at);
+        }));
+    });
+}
+
+/// Fault injection for tests: `RSYSLOG_RS_FAULT_INJECT=<module>:<entry point>`
+/// makes that entry point panic inside its guard (read once per process).
+fn injected_fault(module: &str, entry: &str) -> bool {
+    static SPEC: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| std::env::var("RSYSLOG_RS_FAULT_INJECT").ok())
+        .as_deref()
+        .is_some_and(|s| s.split_once(':') == Some((module, entry)))
+}
+
 /// Like [`guard`] with the value to return after a panic.
 pub fn guard_or<T>(module: &str, entry: &str, on_panic: T, f: impl FnOnce() -> T) -> T {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    let run = || {
+        if injected_fault(module, entry) {
+            panic!("fault injected by RSYSLOG_RS_FAULT_INJECT");
+        }
+        f()
+    };
+    match catch_unwind(AssertUnwindSafe(run)) {
         Ok(v) => v,
         Err(p) => {
+            let at = PANIC_AT
+                .with(|a| a.borrow_mut().take())
+                .map(|a| format!(" at {a}"))
+                .unwrap_or_default();
             log_error(
                 0,
                 ret::INTERNAL_ERROR,
                 &format!(
-                    "{module}: internal error in {entry}: {} - this is a bug, please report it",
+                    "{module}: internal error in {entry}: {}{at} - this is a bug, please report it",
                     panic_text(&*p)
                 ),
             );

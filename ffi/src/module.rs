@@ -150,16 +150,18 @@ extern "C" fn mod_get_id<M: InputModule>(out: *mut *mut c_void) -> RsRetVal {
 }
 
 extern "C" fn mod_exit() -> RsRetVal {
-    ret::OK
+    guard("module", "modExit", || ret::OK)
 }
 
 extern "C" fn is_compatible_with_feature(feat: c_int) -> RsRetVal {
-    // Cooperative termination: rsyslog must never pthread_cancel a Rust thread.
-    if feat == SFEATURE_NON_CANCEL_INPUT_TERMINATION {
-        ret::OK
-    } else {
-        ret::INCOMPATIBLE
-    }
+    guard("module", "isCompatibleWithFeature", || {
+        // Cooperative termination: rsyslog must never pthread_cancel a Rust thread.
+        if feat == SFEATURE_NON_CANCEL_INPUT_TERMINATION {
+            ret::OK
+        } else {
+            ret::INCOMPATIBLE
+        }
+    })
 }
 
 extern "C" fn get_mod_cnf_name<M: InputModule>(out: *mut *const u8) -> RsRetVal {
@@ -464,6 +466,7 @@ pub fn mod_init<M: HasGlobals>(
         if provided.is_null() || query_out.is_null() || host_query.is_none() {
             return ret::PARAM_ERROR;
         }
+        crate::log::install_panic_hook();
         let h = host();
         let result: RsResult<HostInfo> = (|| {
             if requested != CURR_MOD_IF_VERSION {

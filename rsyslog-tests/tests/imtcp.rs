@@ -155,3 +155,67 @@ fn framing_error_is_logged_with_peer_and_frame_still_delivered() {
     assert!(lines[1].ends_with("|app:| next"), "{lines:?}");
     assert!(d.stop().exited_cleanly());
 }
+
+#[test]
+fn impstats_shows_the_submitted_counter() {
+    let Some(host) = require_host("impstats_shows_the_submitted_counter") else {
+        return;
+    };
+    let conf = r#"
+module(load="impstats" interval="1" log.file="${WORKDIR}/stats" format="legacy" log.syslog="off")
+module(load="${IMTCP}")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/port")
+if $inputname == "imtcp" then action(type="omfile" file="${WORKDIR}/out")
+"#;
+    let d = Daemon::start(&host, conf);
+    let port = d.wait_port_file("port", T);
+    tcp_send(port, b"<13>a: 1\n<13>a: 2\n<13>a: 3\n");
+    d.wait_lines("out", 3, T);
+    let deadline = std::time::Instant::now() + T;
+    let found = loop {
+        let stats = d.read("stats");
+        if let Some(l) = stats
+            .lines()
+            .rev()
+            .find(|l| l.contains("imtcp(0): origin=imtcp submitted=3 "))
+        {
+            break Some(l.to_string());
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        found.is_some(),
+        "no imtcp(0) stats line with submitted=3:\n{}",
+        d.read("stats")
+    );
+    d.stop().assert_clean();
+}
+
+/// A panic inside an entry point becomes an error code and one log line; the
+/// daemon keeps running (forced with the ffi layer's fault injection).
+#[test]
+fn panic_in_an_entry_point_is_contained() {
+    let Some(host) = require_host("panic_in_an_entry_point_is_contained") else {
+        return;
+    };
+    let conf = r#"
+module(load="${IMTCP}")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/port")
+action(type="omfile" file="${WORKDIR}/out")
+"#;
+    let d = Daemon::start_with(
+        &host,
+        conf,
+        &Options::default().env("RSYSLOG_RS_FAULT_INJECT", "imtcp:activateCnfPrePrivDrop"),
+    );
+    let m = d.wait_internal("imtcp: internal error in activateCnfPrePrivDrop", T);
+    assert!(m.contains("fault injected by RSYSLOG_RS_FAULT_INJECT"), "{m}");
+    d.wait_internal("activation of module", T);
+    assert!(d.is_running());
+    let st = d.stop();
+    assert!(st.exited_cleanly(), "{}", st.report());
+    assert!(!st.core_dumped);
+}
