@@ -190,104 +190,86 @@ extern "C" fn begin_cnf_load<M: HasGlobals>(pp: *mut *mut c_void, pconf: *mut c_
     })
 }
 
-extern "C" fn set_mod_cnf<M: HasGlobals>(lst: *mut c_void) -> RsRetVal {
-    let name = mname::<M>();
-    guard(name, "setModCnf", || {
+/// Which config object a config entry point works on.
+enum Which {
+    /// The one being loaded (setModCnf and newInpInst get no pointer).
+    Loading,
+    /// The pointer rsyslog passed back.
+    Given(*mut c_void),
+}
+
+/// The common frame of the config entry points: guard, lock, resolve the
+/// config object, run `f` on it.
+fn with_conf<M: HasGlobals>(entry: &str, which: Which, f: impl FnOnce(&mut M::Conf) -> RsRetVal) -> RsRetVal {
+    guard(mname::<M>(), entry, || {
         let g = M::globals();
         let _l = g.lock.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: load is our config object of this load cycle.
-        let Some(conf) = (unsafe { conf_mut::<M>(g.load.load(Ordering::Acquire)) }) else {
-            return ret::INTERNAL_ERROR;
+        let (p, missing) = match which {
+            Which::Loading => (g.load.load(Ordering::Acquire), ret::INTERNAL_ERROR),
+            Which::Given(p) => (p, ret::PARAM_ERROR),
         };
-        let params = match Params::parse(NvList(lst), M::module_params()) {
-            Ok(p) => p,
-            Err(e) => {
-                log_error(
-                    0,
-                    ret::MISSING_CNFPARAMS,
-                    &format!("{name}: error processing module config parameters [module(...)]"),
-                );
-                return e.code;
-            }
-        };
-        to_code(M::set_mod_cnf(conf, &params))
+        // SAFETY: p is null or the object beginCnfLoad made for this load cycle, not yet freed.
+        match unsafe { conf_mut::<M>(p) } {
+            Some(c) => f(c),
+            None => missing,
+        }
+    })
+}
+
+/// Parses a statement's parameters; on failure logs `what` as the C modules do.
+fn with_params(lst: *mut c_void, blk: &ParamBlock, what: &str, f: impl FnOnce(&Params) -> RsResult) -> RsRetVal {
+    match Params::parse(NvList(lst), blk) {
+        Ok(p) => to_code(f(&p)),
+        Err(e) => {
+            log_error(0, ret::MISSING_CNFPARAMS, what);
+            e.code
+        }
+    }
+}
+
+extern "C" fn set_mod_cnf<M: HasGlobals>(lst: *mut c_void) -> RsRetVal {
+    with_conf::<M>("setModCnf", Which::Loading, |conf| {
+        let what = format!(
+            "{}: error processing module config parameters [module(...)]",
+            mname::<M>()
+        );
+        with_params(lst, M::module_params(), &what, |p| M::set_mod_cnf(conf, p))
     })
 }
 
 extern "C" fn new_inp_inst<M: HasGlobals>(lst: *mut c_void) -> RsRetVal {
-    let name = mname::<M>();
-    guard(name, "newInpInst", || {
-        let g = M::globals();
-        let _l = g.lock.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: load is our config object of this load cycle.
-        let Some(conf) = (unsafe { conf_mut::<M>(g.load.load(Ordering::Acquire)) }) else {
-            return ret::INTERNAL_ERROR;
-        };
-        let params = match Params::parse(NvList(lst), M::input_params()) {
-            Ok(p) => p,
-            Err(e) => {
-                log_error(
-                    0,
-                    ret::MISSING_CNFPARAMS,
-                    &format!("{name}: required parameters are missing"),
-                );
-                return e.code;
-            }
-        };
-        to_code(M::new_input(conf, &params))
+    with_conf::<M>("newInpInst", Which::Loading, |conf| {
+        let what = format!("{}: required parameters are missing", mname::<M>());
+        with_params(lst, M::input_params(), &what, |p| M::new_input(conf, p))
     })
 }
 
 extern "C" fn end_cnf_load<M: HasGlobals>(p: *mut c_void) -> RsRetVal {
-    guard(mname::<M>(), "endCnfLoad", || {
-        let g = M::globals();
-        let _l = g.lock.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: p is the object from beginCnfLoad.
-        if let Some(c) = unsafe { conf_mut::<M>(p) } {
-            M::end_cnf_load(c);
-        }
-        g.load.store(std::ptr::null_mut(), Ordering::Release);
+    let r = with_conf::<M>("endCnfLoad", Which::Given(p), |c| {
+        M::end_cnf_load(c);
         ret::OK
-    })
+    });
+    M::globals().load.store(std::ptr::null_mut(), Ordering::Release);
+    r
 }
 
 extern "C" fn check_cnf<M: HasGlobals>(p: *mut c_void) -> RsRetVal {
-    guard(mname::<M>(), "checkCnf", || {
-        let _l = M::globals().lock.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: p is the object from beginCnfLoad.
-        match unsafe { conf_mut::<M>(p) } {
-            Some(c) => to_code(M::check_cnf(c)),
-            None => ret::PARAM_ERROR,
-        }
-    })
+    with_conf::<M>("checkCnf", Which::Given(p), |c| to_code(M::check_cnf(c)))
 }
 
 extern "C" fn activate_cnf_pre_priv_drop<M: HasGlobals>(p: *mut c_void) -> RsRetVal {
-    guard(mname::<M>(), "activateCnfPrePrivDrop", || {
-        let _l = M::globals().lock.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: p is the object from beginCnfLoad.
-        match unsafe { conf_mut::<M>(p) } {
-            Some(c) => to_code(M::activate_pre_priv_drop(c)),
-            None => ret::PARAM_ERROR,
-        }
+    with_conf::<M>("activateCnfPrePrivDrop", Which::Given(p), |c| {
+        to_code(M::activate_pre_priv_drop(c))
     })
 }
 
 extern "C" fn activate_cnf<M: HasGlobals>(p: *mut c_void) -> RsRetVal {
-    guard(mname::<M>(), "activateCnf", || {
-        let g = M::globals();
-        let _l = g.lock.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: p is the object from beginCnfLoad.
-        match unsafe { conf_mut::<M>(p) } {
-            Some(c) => {
-                let r = to_code(M::activate(c));
-                if r == ret::OK {
-                    g.run.store(p, Ordering::Release);
-                }
-                r
-            }
-            None => ret::PARAM_ERROR,
+    with_conf::<M>("activateCnf", Which::Given(p), |c| {
+        let r = to_code(M::activate(c));
+        if r == ret::OK {
+            M::globals().run.store(p, Ordering::Release);
         }
+        r
     })
 }
 
