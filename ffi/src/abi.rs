@@ -27,6 +27,7 @@ pub mod ret {
     pub const FILE_NOT_FOUND: RsRetVal = -2040;
     pub const CONFIG_ERROR: RsRetVal = -2046;
     pub const INTERFACE_NOT_SUPPORTED: RsRetVal = -2054;
+    pub const HOST_NOT_PERMITTED: RsRetVal = -2063;
     pub const NO_SOCKET: RsRetVal = -2069;
     pub const INVALID_PORT: RsRetVal = -2076;
     pub const MAX_SESS_REACHED: RsRetVal = -2079;

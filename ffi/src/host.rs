@@ -150,24 +150,12 @@ impl Host {
 
     /// `bTerminateInputs != 0`
     pub fn inputs_terminating(&self) -> bool {
-        match self.vars.bTerminateInputs {
-            // SAFETY: exported int of rsyslogd, written by the main thread; read atomically.
-            Some(p) => unsafe {
-                (*(p as *const std::sync::atomic::AtomicI32)).load(std::sync::atomic::Ordering::Relaxed) != 0
-            },
-            None => false,
-        }
+        read_flag(self.vars.bTerminateInputs)
     }
 
     /// `Debug != 0`
     pub fn debug_on(&self) -> bool {
-        match self.vars.Debug {
-            // SAFETY: exported int of rsyslogd; read atomically.
-            Some(p) => unsafe {
-                (*(p as *const std::sync::atomic::AtomicI32)).load(std::sync::atomic::Ordering::Relaxed) != 0
-            },
-            None => false,
-        }
+        read_flag(self.vars.Debug)
     }
 
     /// The active configuration (`runConf`), null before activation.
@@ -186,6 +174,17 @@ impl Host {
             Some(f) => unsafe { f(self.run_conf()) }.max(1) as usize,
             None => 8096,
         }
+    }
+}
+
+/// Reads an exported `int` of rsyslogd (written by other threads) as a flag.
+fn read_flag(p: Option<*mut c_int>) -> bool {
+    match p {
+        // SAFETY: the address of an exported int of rsyslogd, alive for the process; read atomically.
+        Some(p) => unsafe {
+            (*(p as *const std::sync::atomic::AtomicI32)).load(std::sync::atomic::Ordering::Relaxed) != 0
+        },
+        None => false,
     }
 }
 

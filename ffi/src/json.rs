@@ -85,21 +85,48 @@ impl FjsonBuilder {
         self.stack.last().copied().unwrap_or((self.root.0.as_ptr(), false))
     }
 
-    fn attach(&mut self, key: Option<&CStr>, v: *mut c_void) {
+    /// Adds `v` to the open container; false (and `v` released) when there is
+    /// no container to take it (an allocation failed further up).
+    fn attach(&mut self, key: Option<&CStr>, v: *mut c_void) -> bool {
         if v.is_null() {
-            return;
+            return false;
         }
         let h = &host().fns;
         let (cur, is_arr) = self.cur();
-        if is_arr {
-            if let Some(f) = h.fjson_object_array_add {
+        let taken = match (cur.is_null(), is_arr, key) {
+            (false, true, _) => h.fjson_object_array_add.map(|f| {
                 // SAFETY: cur is a live array we own; v's ownership passes to it.
                 unsafe { f(cur, v) };
-            }
-        } else if let (Some(f), Some(k)) = (h.fjson_object_object_add, key) {
-            // SAFETY: cur is a live object we own; the key is copied; v's ownership passes to it.
-            unsafe { f(cur, k.as_ptr(), v) };
+            }),
+            (false, false, Some(k)) => h.fjson_object_object_add.map(|f| {
+                // SAFETY: cur is a live object we own; the key is copied; v's ownership passes to it.
+                unsafe { f(cur, k.as_ptr(), v) };
+            }),
+            _ => None,
         }
+        .is_some();
+        if !taken {
+            if let Some(put) = h.fjson_object_put {
+                // SAFETY: v is a fresh object nobody else references.
+                unsafe { put(v) };
+            }
+        }
+        taken
+    }
+
+    /// Opens a nested container. Something is always pushed so that `end()`
+    /// stays balanced: a null sentinel when it could not be created or attached.
+    fn open(&mut self, key: Option<&CStr>, array: bool) {
+        let h = &host().fns;
+        let ctor = if array {
+            h.fjson_object_new_array
+        } else {
+            h.fjson_object_new_object
+        };
+        // SAFETY: constructor returning a new object (or NULL).
+        let o = ctor.map_or(std::ptr::null_mut(), |f| unsafe { f() });
+        let kept = if self.attach(key, o) { o } else { std::ptr::null_mut() };
+        self.stack.push((kept, array));
     }
 }
 
@@ -133,28 +160,13 @@ impl JsonSink for FjsonBuilder {
         }
     }
     fn begin_object(&mut self, key: &CStr) {
-        if let Some(f) = host().fns.fjson_object_new_object {
-            // SAFETY: constructor; the object stays alive inside its parent.
-            let o = unsafe { f() };
-            self.attach(Some(key), o);
-            self.stack.push((o, false));
-        }
+        self.open(Some(key), false);
     }
     fn begin_array(&mut self, key: &CStr) {
-        if let Some(f) = host().fns.fjson_object_new_array {
-            // SAFETY: constructor; the array stays alive inside its parent.
-            let o = unsafe { f() };
-            self.attach(Some(key), o);
-            self.stack.push((o, true));
-        }
+        self.open(Some(key), true);
     }
     fn begin_element_object(&mut self) {
-        if let Some(f) = host().fns.fjson_object_new_object {
-            // SAFETY: constructor; the object stays alive inside its array.
-            let o = unsafe { f() };
-            self.attach(None, o);
-            self.stack.push((o, false));
-        }
+        self.open(None, false);
     }
     fn end(&mut self) {
         self.stack.pop();

@@ -604,6 +604,31 @@ mod tests {
 
     #[test]
     fn answers_every_entry_point_and_minus_1004_for_others() {
+        // What rsyslogd's doModInit asks an input module for (rsyslog-abi.md §2.1),
+        // written out here independently of ENTRY_POINTS.
+        let required = [
+            "getType",
+            "getKeepType",
+            "modGetID",
+            "modExit",
+            "isCompatibleWithFeature",
+            "getModCnfName",
+            "beginCnfLoad",
+            "endCnfLoad",
+            "freeCnf",
+            "checkCnf",
+            "activateCnf",
+            "activateCnfPrePrivDrop",
+            "setModCnf",
+            "runInput",
+            "willRun",
+            "afterRun",
+            "newInpInst",
+            "doHUP",
+        ];
+        for n in required {
+            assert!(ENTRY_POINTS.contains(&n), "{n} missing from ENTRY_POINTS");
+        }
         for n in ENTRY_POINTS {
             let c = std::ffi::CString::new(*n).unwrap();
             let (r, p) = query::<Dummy>(&c);

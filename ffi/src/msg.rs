@@ -92,6 +92,24 @@ impl Ruleset {
     }
 }
 
+impl Ruleset {
+    /// The input's `ruleset=` binding: `None` when not set; when set but not
+    /// found, `module` logs its "ruleset '<name>' for <what> not found - using
+    /// default ruleset instead" line (as the C modules do) and gets `None` too.
+    pub fn bind(conf: ConfPtr, module: &str, name: Option<&str>, what: &str) -> Option<Ruleset> {
+        let name = name?;
+        let rs = Ruleset::lookup(conf, name);
+        if rs.is_none() {
+            crate::log::log_error(
+                0,
+                ret::NO_ERRCODE,
+                &format!("{module}: ruleset '{name}' for {what} not found - using default ruleset instead"),
+            );
+        }
+        rs
+    }
+}
+
 /// The `rsconf_t*` of the configuration being loaded.
 #[derive(Debug, Clone, Copy)]
 pub struct ConfPtr(pub(crate) *mut c_void);
@@ -305,8 +323,9 @@ impl Drop for Ratelimit {
 
 /// A batch of messages submitted together (`multi_submit_t`, CONF_NUM_MULTISUB entries).
 pub struct Batch {
+    /// `ppMsgs` owns the slot array (from `Box::into_raw`); rsyslog and we
+    /// both write through that one pointer.
     ms: Box<multi_submit_t>,
-    slots: Box<[*mut c_void]>,
 }
 // SAFETY: the batch owns the messages in it; used by one thread at a time.
 unsafe impl Send for Batch {}
@@ -316,13 +335,13 @@ pub const BATCH_SIZE: usize = 1024;
 
 impl Batch {
     pub fn new() -> Batch {
-        let mut slots = vec![std::ptr::null_mut(); BATCH_SIZE].into_boxed_slice();
+        let slots: Box<[*mut c_void]> = vec![std::ptr::null_mut(); BATCH_SIZE].into_boxed_slice();
         let ms = Box::new(multi_submit_t {
             maxElem: BATCH_SIZE as i16,
             nElem: 0,
-            ppMsgs: slots.as_mut_ptr(),
+            ppMsgs: Box::into_raw(slots) as *mut *mut c_void,
         });
-        Batch { ms, slots }
+        Batch { ms }
     }
 
     pub fn len(&self) -> usize {
@@ -352,7 +371,8 @@ impl Batch {
             self.flush()?;
         }
         let n = self.len();
-        self.slots[n] = msg.into_raw();
+        // SAFETY: n < BATCH_SIZE, the length of the slot array ppMsgs owns.
+        unsafe { *self.ms.ppMsgs.add(n) = msg.into_raw() };
         self.ms.nElem += 1;
         if self.len() >= BATCH_SIZE {
             self.flush()?;
@@ -387,6 +407,8 @@ impl Drop for Batch {
     fn drop(&mut self) {
         // Never lose accepted messages: submit whatever is still queued.
         let _ = self.flush();
+        // SAFETY: ppMsgs came from Box::into_raw of a BATCH_SIZE slice in new() and is freed once.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.ms.ppMsgs, BATCH_SIZE)) });
     }
 }
 

@@ -52,6 +52,48 @@ pub struct Interfaces {
 }
 
 static IFACES: OnceLock<Interfaces> = OnceLock::new();
+static USE_OBJ: OnceLock<UseObjFn> = OnceLock::new();
+static NET: OnceLock<Result<Iface, RsError>> = OnceLock::new();
+
+/// net interface versions (library lmnet): 10 in 8.2302/8.2504, 12 upstream.
+pub const NET_VERSIONS: &[c_int] = &[10, 12];
+
+/// rsyslog's `net` object from the lmnet library, negotiated on first use
+/// (call it on the main thread, e.g. while activating).
+pub fn net() -> Result<&'static Iface, RsError> {
+    NET.get_or_init(|| {
+        let f = *USE_OBJ
+            .get()
+            .ok_or_else(|| RsError::new(ret::INTERNAL_ERROR, "rsyslog interfaces not initialised"))?;
+        use_obj(f, "net", c"net", Some(c"lmnet"), NET_VERSIONS)
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+impl Iface {
+    /// net.isAllowedSender2("TCP", addr, fqdn, 1): rsyslog's global
+    /// `$AllowedSender` list for TCP (true when no list is configured).
+    pub fn tcp_sender_allowed(&self, addr: &std::net::SocketAddr, fqdn: &std::ffi::CStr) -> bool {
+        // isAllowedSender2 sits at @128 in net v10 and @152 in v12.
+        let off = if self.version >= 12 { 152 } else { 128 };
+        type F = unsafe extern "C" fn(*const u8, *const libc::sockaddr, *const std::ffi::c_char, c_int) -> c_int;
+        // SAFETY: the member at `off` has signature F in the negotiated net version.
+        let Some(f) = (unsafe { self.member::<F>(off) }) else {
+            return true;
+        };
+        let ss = crate::sys::sockaddr_storage(addr);
+        // SAFETY: all pointers are valid for the call; rsyslog only reads them.
+        unsafe {
+            f(
+                c"TCP".as_ptr().cast(),
+                &ss as *const _ as *const libc::sockaddr,
+                fqdn.as_ptr(),
+                1,
+            ) != 0
+        }
+    }
+}
 
 /// The interfaces, once [`init`] succeeded (in modInit).
 pub fn interfaces() -> Option<&'static Interfaces> {
@@ -64,6 +106,7 @@ fn use_obj(
     use_fn: UseObjFn,
     name: &'static str,
     cname: &'static std::ffi::CStr,
+    file: Option<&'static std::ffi::CStr>,
     versions: &[c_int],
 ) -> Result<Iface, RsError> {
     let mut last = ret::INTERFACE_NOT_SUPPORTED;
@@ -74,7 +117,7 @@ fn use_obj(
             use_fn(
                 c"rsyslog-ffi".as_ptr(),
                 cname.as_ptr().cast(),
-                std::ptr::null(),
+                file.map_or(std::ptr::null(), |f| f.as_ptr().cast()),
                 &mut buf.hdr,
             )
         };
@@ -136,12 +179,13 @@ pub fn negotiate(host_query: HostQueryEtryPt) -> Result<Interfaces, RsError> {
             ))
         }
     };
+    let _ = USE_OBJ.set(use_fn);
     Ok(Interfaces {
-        glbl: use_obj(use_fn, "glbl", c"glbl", GLBL_VERSIONS)?,
-        prop: use_obj(use_fn, "prop", c"prop", PROP_VERSIONS)?,
-        ruleset: use_obj(use_fn, "ruleset", c"ruleset", RULESET_VERSIONS)?,
-        datetime: use_obj(use_fn, "datetime", c"datetime", DATETIME_VERSIONS)?,
-        statsobj: use_obj(use_fn, "statsobj", c"statsobj", STATSOBJ_VERSIONS)?,
+        glbl: use_obj(use_fn, "glbl", c"glbl", None, GLBL_VERSIONS)?,
+        prop: use_obj(use_fn, "prop", c"prop", None, PROP_VERSIONS)?,
+        ruleset: use_obj(use_fn, "ruleset", c"ruleset", None, RULESET_VERSIONS)?,
+        datetime: use_obj(use_fn, "datetime", c"datetime", None, DATETIME_VERSIONS)?,
+        statsobj: use_obj(use_fn, "statsobj", c"statsobj", None, STATSOBJ_VERSIONS)?,
     })
 }
 

@@ -131,6 +131,10 @@ impl Emitter<'_> {
 
 /// How long a capture thread sleeps between checks for termination.
 const POLL: Duration = Duration::from_millis(100);
+/// Packets read per wakeup of a live capture before the stop flag is checked again.
+const MAX_PACKETS_PER_WAKEUP: usize = 4096;
+/// Pause after a capture error (e.g. the interface went down).
+const ERROR_BACKOFF: Duration = Duration::from_millis(500);
 
 /// Captures until the end of the file (then idles) or until rsyslog stops the input.
 pub fn run_source(src: Source, settings: &Settings, input_name: &Prop, thread: &InputThread) -> RsResult {
@@ -173,20 +177,25 @@ pub fn run_source(src: Source, settings: &Settings, input_name: &Prop, thread: &
         }
         Handle::Live(mut cap) => {
             let fd = cap.as_raw_fd();
+            let mut last_error: Option<String> = None;
             while !thread.should_stop() {
                 if !rsyslog_ffi::sys::wait_readable(fd, POLL) {
                     continue;
                 }
-                loop {
+                // Bounded per wakeup so the stop request is seen under sustained traffic.
+                for _ in 0..MAX_PACKETS_PER_WAKEUP {
                     match cap.next_packet() {
                         Ok(p) => em.packet(p.header, p.data)?,
                         Err(pcap::Error::TimeoutExpired) | Err(pcap::Error::NoMorePackets) => break,
                         Err(e) => {
-                            rsyslog_ffi::log_error(
-                                0,
-                                ret::IO_ERROR,
-                                &format!("impcap: capture error: '{}'", pcap_text(&e)),
-                            );
+                            // Log a new error once, then back off instead of spinning.
+                            let t = pcap_text(&e);
+                            if last_error.as_deref() != Some(t.as_str()) {
+                                rsyslog_ffi::log_error(0, ret::IO_ERROR, &format!("impcap: capture error: '{t}'"));
+                                last_error = Some(t);
+                            }
+                            em.batch.flush()?;
+                            std::thread::sleep(ERROR_BACKOFF);
                             break;
                         }
                     }

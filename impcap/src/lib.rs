@@ -215,19 +215,8 @@ impl InputModule for Impcap {
             .instances
             .iter()
             .map(|i| {
-                let name = i.ruleset_name.as_deref()?;
-                let rs = Ruleset::lookup(conf.conf, name);
-                if rs.is_none() {
-                    rsyslog_ffi::log_error(
-                        0,
-                        ret::NO_ERRCODE,
-                        &format!(
-                            "impcap: ruleset '{name}' for interface {} not found - using default ruleset instead",
-                            i.interface.as_deref().or(i.file.as_deref()).unwrap_or("")
-                        ),
-                    );
-                }
-                rs
+                let what = format!("interface {}", i.interface.as_deref().unwrap_or("(null)"));
+                Ruleset::bind(conf.conf, "impcap", i.ruleset_name.as_deref(), &what)
             })
             .collect();
         Ok(())
@@ -266,17 +255,24 @@ impl InputModule for Impcap {
                     let name = input_name.clone();
                     std::thread::Builder::new()
                         .name("impcap".into())
-                        .spawn_scoped(s, move || capture::run_source(src, settings, &name, thread))
+                        .spawn_scoped(s, move || {
+                            // A panic ends this capture only, with a log line.
+                            rsyslog_ffi::log::guard_or("impcap", "capture thread", Ok(()), || {
+                                capture::run_source(src, settings, &name, thread)
+                            })
+                        })
                 })
                 .collect();
             let mut result = Ok(());
             for h in handles {
                 match h {
-                    Ok(h) => {
-                        if let Ok(Err(e)) = h.join() {
-                            result = Err(e);
+                    Ok(h) => match h.join() {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => result = Err(e),
+                        Err(_) => {
+                            rsyslog_ffi::log_error(0, ret::INTERNAL_ERROR, "impcap: capture thread ended abnormally")
                         }
-                    }
+                    },
                     Err(_) => {
                         rsyslog_ffi::log_error(0, ret::NO_RUN, "impcap: error while creating threads");
                         result = Err(RsError::code(ret::NO_RUN));

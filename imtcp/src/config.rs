@@ -239,17 +239,16 @@ impl InputConfig {
     }
 }
 
+/// The C module stores the value as an `int` first, then checks the upper bound.
 fn max_frame_size(v: i64) -> RsResult<i64> {
-    if v > MAX_FRAME_SIZE_LIMIT {
+    let v = v as i32;
+    if v as i64 > MAX_FRAME_SIZE_LIMIT {
         return Err(RsError::new(
             ret::PARAM_ERROR,
-            format!(
-                "imtcp: invalid value for 'maxFrameSize' parameter given is {}, max is 200000000",
-                v as i32
-            ),
+            format!("imtcp: invalid value for 'maxFrameSize' parameter given is {v}, max is 200000000"),
         ));
     }
-    Ok(v)
+    Ok(v as i64)
 }
 
 fn compression_mode(v: &str) -> RsResult<bool> {
@@ -424,7 +423,7 @@ pub fn parse_input(module: &Settings, p: &Params) -> RsResult<InputConfig> {
         rsyslog_ffi::log_error(
             0,
             ret::INVALID_PARAMS,
-            "imtcp: ratelimit.name is mutually exclusive with ratelimit.interval and ratelimit.burst - using named ratelimit",
+            "imtcp: ratelimit.name is mutually exclusive with ratelimit.interval and ratelimit.burst",
         );
     }
     if let Some(v) = p.bool("framingfix.cisco.asa") {
@@ -447,6 +446,37 @@ pub fn parse_port(s: &str) -> Option<u16> {
         return Some(0).filter(|_| s.is_empty());
     }
     digits.parse::<u32>().ok().filter(|p| *p <= 65535).map(|p| p as u16)
+}
+
+/// What an input asks for that this build does not do yet. `refuse` entries
+/// would change what is accepted or where it listens (the input is not
+/// started); `ignore` entries only change framing or limits (logged, input runs).
+pub fn unsupported(i: &InputConfig) -> (Vec<String>, Vec<String>) {
+    let s = &i.settings;
+    let mut refuse = Vec::new();
+    let mut ignore = Vec::new();
+    if s.tls.mode != 0 {
+        refuse.push(format!("TLS (streamDriver.mode={})", s.tls.mode));
+    }
+    if s.compression.stream {
+        refuse.push("compression.mode=\"stream:always\"".to_string());
+    }
+    if s.allowed_senders.is_some() {
+        refuse.push("allowedSender (per-listener sender list)".to_string());
+    }
+    if s.network_namespace.as_deref().is_some_and(|n| !n.is_empty()) {
+        refuse.push("networkNamespace".to_string());
+    }
+    if i.multiline {
+        ignore.push("multiLine".to_string());
+    }
+    if i.delimiter_regex.is_some() {
+        ignore.push("framing.delimiter.regex".to_string());
+    }
+    if i.ratelimit_name.is_some() {
+        ignore.push("ratelimit.name (ratelimit.interval/burst apply)".to_string());
+    }
+    (refuse, ignore)
 }
 
 #[cfg(test)]
@@ -475,6 +505,8 @@ mod tests {
             e.msg.as_deref(),
             Some("imtcp: invalid value for 'maxFrameSize' parameter given is 300000000, max is 200000000")
         );
+        // (int) cast as in C: 2^32 + 5 is 5.
+        assert_eq!(max_frame_size(4_294_967_301), Ok(5));
         assert_eq!(compression_mode("Stream:Always"), Ok(true));
         assert!(compression_mode("sometimes").is_err());
         assert_eq!(compression_driver("ZSTD"), Ok(true));

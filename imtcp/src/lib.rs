@@ -9,6 +9,7 @@ pub mod framing;
 pub mod server;
 
 use config::{InputConfig, Settings};
+use rsyslog_ffi::log::{log_msg, LOG_WARNING};
 use rsyslog_ffi::module::InputThread;
 use rsyslog_ffi::{
     declare_input_module, log_error, ret, ConfPtr, InputModule, ParamBlock, Params, RsError, RsResult, Ruleset,
@@ -70,21 +71,7 @@ impl InputModule for Imtcp {
         conf.rulesets = conf
             .inputs
             .iter()
-            .map(|i| {
-                let name = i.ruleset.as_deref()?;
-                let rs = Ruleset::lookup(conf.conf, name);
-                if rs.is_none() {
-                    log_error(
-                        0,
-                        ret::RULESET_NOT_FOUND,
-                        &format!(
-                            "imtcp: ruleset '{name}' for port {} not found - using default ruleset instead",
-                            i.port
-                        ),
-                    );
-                }
-                rs
-            })
+            .map(|i| Ruleset::bind(conf.conf, "imtcp", i.ruleset.as_deref(), &format!("port {}", i.port)))
             .collect();
         Ok(())
     }
@@ -92,24 +79,29 @@ impl InputModule for Imtcp {
     fn activate_pre_priv_drop(conf: &mut Conf) -> RsResult {
         let mut all = Vec::new();
         for (idx, cfg) in conf.inputs.iter().enumerate() {
-            if cfg.settings.tls.mode != 0 {
-                log_error(
+            let (refuse, ignore) = config::unsupported(cfg);
+            if !ignore.is_empty() {
+                log_msg(
                     0,
-                    ret::INVALID_PARAMS,
+                    ret::NO_ERRCODE,
+                    LOG_WARNING,
                     &format!(
-                        "imtcp: input '{}' port {}: TLS (streamDriver.mode={}) is not available in this build yet - listener not started",
-                        cfg.name, cfg.port, cfg.settings.tls.mode
+                        "imtcp: input '{}' port {}: not available in this build yet, ignored: {}",
+                        cfg.name,
+                        cfg.port,
+                        ignore.join(", ")
                     ),
                 );
-                continue;
             }
-            if cfg.settings.compression.stream {
+            if !refuse.is_empty() {
                 log_error(
                     0,
                     ret::INVALID_PARAMS,
                     &format!(
-                        "imtcp: input '{}' port {}: compression.mode=\"stream:always\" is not available in this build yet - listener not started",
-                        cfg.name, cfg.port
+                        "imtcp: input '{}' port {}: {} not available in this build yet - listener not started",
+                        cfg.name,
+                        cfg.port,
+                        refuse.join(", ")
                     ),
                 );
                 continue;

@@ -33,6 +33,8 @@ pub struct Input {
     stats: Option<StatsObj>,
     framing: FramingConfig,
     tz: Option<CString>,
+    /// rsyslog's net object, for the `$AllowedSender` TCP list.
+    net: &'static rsyslog_ffi::obj::Iface,
 }
 
 const CTR_SUBMITTED: usize = 0;
@@ -70,6 +72,17 @@ impl Input {
             cisco_asa: cfg.cisco_asa,
         };
         let tz = cfg.default_tz.as_deref().and_then(|t| CString::new(t).ok());
+        // Without the net object the sender ACL cannot be enforced: refuse the input.
+        let net = rsyslog_ffi::obj::net().map_err(|e| {
+            RsError::new(
+                e.code,
+                format!(
+                    "imtcp: input '{}' not started: cannot check allowed senders: {}",
+                    cfg.name,
+                    e.msg.as_deref().unwrap_or("net interface unavailable")
+                ),
+            )
+        })?;
         Ok(Input {
             name,
             ruleset,
@@ -78,6 +91,7 @@ impl Input {
             framing,
             tz,
             cfg,
+            net,
         })
     }
 
@@ -166,27 +180,25 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
                     input: input.clone(),
                 });
             }
-            Err(e) => {
-                if bound_port == 0 || !a.is_ipv6() || out.is_empty() {
-                    log_error(
-                        e.raw_os_error().unwrap_or(0),
-                        ret::NO_SOCKET,
-                        "Error while binding tcp socket",
-                    );
-                }
-                log_error(
-                    0,
-                    ret::NO_SOCKET,
-                    &format!(
-                        "Could not create tcp listener, ignoring port {} bind-address {}.",
-                        cfg.port,
-                        cfg.address.as_deref().unwrap_or("(null)")
-                    ),
-                );
-            }
+            // A host without IPv6 (or IPv4): skipped silently, as the C module does.
+            Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => {}
+            Err(e) => log_error(
+                e.raw_os_error().unwrap_or(0),
+                ret::NO_SOCKET,
+                "Error while binding tcp socket",
+            ),
         }
     }
     if out.is_empty() {
+        log_error(
+            0,
+            ret::NO_SOCKET,
+            &format!(
+                "Could not create tcp listener, ignoring port {} bind-address {}.",
+                cfg.port,
+                cfg.address.as_deref().unwrap_or("(null)")
+            ),
+        );
         log_error(
             0,
             ret::NO_SOCKET,
@@ -256,6 +268,13 @@ impl Session {
             let _ = sock.set_tcp_keepalive(&ka);
         }
         let (fqdn, ip, host, ip_str) = peer_props(&peer, s.preserve_case)?;
+        let fq = CString::new(fqdn.to_bytes()).unwrap_or_default();
+        if !input.net.tcp_sender_allowed(&peer, &fq) {
+            return Err(RsError::new(
+                ret::HOST_NOT_PERMITTED,
+                format!("connection request from disallowed sender {host} discarded"),
+            ));
+        }
         let port = if rsyslog_ffi::host::host().fns.MsgSetRcvFromPort.is_some() {
             Prop::new(peer.port().to_string().as_bytes()).ok()
         } else {
@@ -364,10 +383,17 @@ enum ReadOutcome {
     Closed,
 }
 
+/// Connections accepted per listener wakeup before other work runs.
+const MAX_ACCEPTS_PER_WAKEUP: usize = 256;
+
 /// Runs every listener and session on the calling (input) thread until rsyslog
-/// asks the input to stop.
+/// asks the input to stop. Work per wakeup is bounded (reads per session by
+/// `starvationProtection.maxReads`, accepts per listener), and the stop request
+/// is checked inside every loop, so a busy sender neither starves the others
+/// nor delays shutdown.
 pub fn run(listeners: Vec<Listener>, thread: &InputThread) -> RsResult {
-    let mut sessions: Vec<Session> = Vec::new();
+    // Boxed: a session's address is its identity in log texts ("session %p").
+    let mut sessions: Vec<Box<Session>> = Vec::new();
     let mut batch = Batch::new();
     let mut buf = vec![0u8; READ_SIZE];
     let mut fds: Vec<PollFd> = Vec::new();
@@ -391,7 +417,14 @@ pub fn run(listeners: Vec<Listener>, thread: &InputThread) -> RsResult {
             if !fds[nl + i].is_ready() {
                 continue;
             }
-            if let ReadOutcome::Closed = read_session(s, &mut buf, &mut batch) {
+            if thread.should_stop() {
+                break;
+            }
+            // A panic on one session closes that session only (logged by the guard).
+            let outcome = rsyslog_ffi::log::guard_or("imtcp", "session read", ReadOutcome::Closed, || {
+                read_session(s, &mut buf, &mut batch, thread)
+            });
+            if let ReadOutcome::Closed = outcome {
                 closed.push(i);
             }
             let _ = batch.flush();
@@ -400,19 +433,24 @@ pub fn run(listeners: Vec<Listener>, thread: &InputThread) -> RsResult {
             sessions.swap_remove(i);
         }
         for (i, l) in listeners.iter().enumerate() {
-            if fds[i].is_ready() {
-                accept_all(l, &mut sessions);
+            if fds[i].is_ready() && !thread.should_stop() {
+                accept_some(l, &mut sessions, thread);
             }
         }
     }
     batch.flush()
 }
 
-fn accept_all(l: &Listener, sessions: &mut Vec<Session>) {
-    loop {
+// Boxed on purpose: a session's address must not move (it names the session in log texts).
+#[allow(clippy::vec_box)]
+fn accept_some(l: &Listener, sessions: &mut Vec<Box<Session>>, thread: &InputThread) {
+    for _ in 0..MAX_ACCEPTS_PER_WAKEUP {
+        if thread.should_stop() {
+            return;
+        }
         match l.sock.accept() {
             Ok((stream, peer)) => match Session::new(stream, peer, l.input.clone()) {
-                Ok(s) => sessions.push(s),
+                Ok(s) => sessions.push(Box::new(s)),
                 Err(e) => {
                     e.report();
                 }
@@ -436,21 +474,28 @@ fn accept_all(l: &Listener, sessions: &mut Vec<Session>) {
     }
 }
 
-fn read_session(s: &mut Session, buf: &mut [u8], batch: &mut Batch) -> ReadOutcome {
-    loop {
+fn read_session(s: &mut Session, buf: &mut [u8], batch: &mut Batch, thread: &InputThread) -> ReadOutcome {
+    let max_reads = match s.input.cfg.settings.starvation_max_reads {
+        0 => usize::MAX,
+        n => n as usize,
+    };
+    for _ in 0..max_reads {
+        if thread.should_stop() {
+            break;
+        }
         match s.stream.read(buf) {
             Ok(0) => {
-                s.process(&[], batch, true);
                 if s.input.cfg.settings.notify_close {
                     log_error(
                         0,
                         ret::PEER_CLOSED_CONN,
                         &format!(
-                            "Netstream session {:p} closed by remote peer {}.",
+                            "Netstream session {:p} closed by remote peer {}.\n",
                             s as *const _, s.ip_str
                         ),
                     );
                 }
+                s.process(&[], batch, true);
                 return ReadOutcome::Closed;
             }
             Ok(n) => {
@@ -460,17 +505,20 @@ fn read_session(s: &mut Session, buf: &mut [u8], batch: &mut Batch) -> ReadOutco
             Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadOutcome::Open,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => {
-                s.process(&[], batch, true);
                 log_error(
                     e.raw_os_error().unwrap_or(0),
                     ret::RCV_ERR,
                     &format!(
                         "netstream session {:p} from {} will be closed due to error",
-                        s as *const _, s.host
+                        s as *const _, s.ip_str
                     ),
                 );
+                s.process(&[], batch, true);
                 return ReadOutcome::Closed;
             }
         }
     }
+    // Read budget used up (or stopping): the socket is still readable, so the
+    // next poll comes back to it after the other sessions had their turn.
+    ReadOutcome::Open
 }

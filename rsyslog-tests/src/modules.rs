@@ -81,33 +81,27 @@ pub fn ensure_built() -> Result<(), String> {
         .clone()
 }
 
-/// Makes `<target>/rsyslog/<name>.so` current: if cargo's `<target>/release/lib<name>.so`
-/// is newer (or the layout copy is missing / differs in size) it is copied there atomically
-/// (temp file + rename, so a running rsyslogd keeps its mapped old inode). Nothing to do
-/// when the release library does not exist (e.g. a build.rs already laid the file out).
+/// Makes `<target>/rsyslog/<name>.so` the relative link to cargo's
+/// `<target>/release/lib<name>.so` that build.rs also makes (created atomically:
+/// temp link + rename). Nothing to do when the release library does not exist.
 pub fn sync_layout(name: &str) -> Result<(), String> {
+    // The same layout build.rs makes: target/rsyslog/<name>.so -> ../release/lib<name>.so
+    // (`-p impcap -p imtcp` does not run the root package's build script).
     let src = target_dir().join("release").join(format!("lib{name}.so"));
     let dir = target_dir().join("rsyslog");
     let dst = dir.join(format!("{name}.so"));
-    let Ok(sm) = std::fs::metadata(&src) else {
+    let rel = PathBuf::from("..").join("release").join(format!("lib{name}.so"));
+    if !src.exists() || std::fs::read_link(&dst).ok().as_deref() == Some(rel.as_path()) {
         return Ok(());
-    };
-    if let Ok(dm) = std::fs::metadata(&dst) {
-        let newer = match (sm.modified(), dm.modified()) {
-            (Ok(s), Ok(d)) => s > d,
-            _ => true,
-        };
-        if !newer && sm.len() == dm.len() {
-            return Ok(());
-        }
     }
     let res = (|| -> std::io::Result<()> {
         std::fs::create_dir_all(&dir)?;
         let tmp = dir.join(format!(".{name}.so.{}.tmp", std::process::id()));
-        std::fs::copy(&src, &tmp)?;
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&rel, &tmp)?;
         std::fs::rename(&tmp, &dst)
     })();
-    res.map_err(|e| format!("copying {} to {}: {e}", src.display(), dst.display()))
+    res.map_err(|e| format!("linking {} to {}: {e}", dst.display(), rel.display()))
 }
 
 /// Path of our built module `<name>.so` (env `RSYSLOG_RS_MODULES` folder, else

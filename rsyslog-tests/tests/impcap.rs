@@ -41,14 +41,17 @@ fn frames() -> Vec<Frame> {
         ),
         Frame::new(1_112_172_738, 5, ethernet(DST, SRC, 0x9000, &[0u8; 46])),
         Frame::new(1_112_172_739, 999_999, ethernet(DST, SRC, 0x8100, &vlan)),
+        // A runt frame (no Ethernet header) starting with 0x00 is all data.
+        Frame::new(1_112_172_740, 0, vec![0, 1, 2]),
     ]
 }
 
-const EXPECTED: [&str; 4] = [
+const EXPECTED: [&str; 5] = [
     r#"impcap||{ "ID": 1, "timestamp": "2005-03-30T08:52:17.733384+00:00", "net_bytes_total": 44, "ETH_src": "0:c0:9f:32:41:8c", "ETH_dst": "0:e0:18:b1:c:ad", "ETH_type": 35020, "ETH_typestr": "LLDP", "net_bytes_data": 0 }|{ "length": 0, "content": "" }"#,
     r#"impcap||{ "ID": 2, "timestamp": "2005-03-30T08:52:17.733385+00:00", "net_bytes_total": 44, "ETH_src": "0:c0:9f:32:41:8c", "ETH_dst": "0:e0:18:b1:c:ad", "ETH_type": 35020, "ETH_typestr": "LLDP", "net_bytes_data": 30 }|{ "length": 60, "content": "0102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E" }"#,
     r#"impcap||{ "ID": 3, "timestamp": "2005-03-30T08:52:18.000005+00:00", "net_bytes_total": 60, "ETH_src": "0:c0:9f:32:41:8c", "ETH_dst": "0:e0:18:b1:c:ad", "ETH_type": 36864, "ETH_typestr": "UNKNOWN", "net_bytes_data": 0 }|{ "length": 0, "content": "" }"#,
     r#"impcap||{ "ID": 4, "timestamp": "2005-03-30T08:52:19.999999+00:00", "net_bytes_total": 21, "ETH_src": "0:c0:9f:32:41:8c", "ETH_dst": "0:e0:18:b1:c:ad", "ETH_tag": 5, "ETH_type": 35020, "ETH_typestr": "LLDP", "net_bytes_data": 3 }|{ "length": 6, "content": "010203" }"#,
+    r#"impcap||{ "ID": 5, "timestamp": "2005-03-30T08:52:20.000000+00:00", "net_bytes_total": 3, "net_bytes_data": 3 }|{ "length": 6, "content": "000102" }"#,
 ];
 
 #[test]
@@ -61,7 +64,7 @@ fn reads_pcap_file_one_message_per_packet() {
     write(&pcap, &frames()).unwrap();
     let c = conf("").replace("${WORKDIR}/in.pcap", pcap.to_str().unwrap());
     let d = Daemon::start(&host, &c);
-    let lines = d.wait_lines("out", 4, T);
+    let lines = d.wait_lines("out", 5, T);
     // At the end of the file the input idles; shutdown stays prompt and clean.
     std::thread::sleep(Duration::from_millis(300));
     let st = d.stop();

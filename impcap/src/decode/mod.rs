@@ -24,8 +24,9 @@ pub struct Decoded {
 pub fn decode_packet(pkt: &[u8], out: &mut impl JsonSink) -> Decoded {
     let off = eth::decode(pkt, out).min(pkt.len());
     let rest = &pkt[off..];
-    // The C module treats a short frame's rest that starts with 0x00 as padding.
-    let data_len = if pkt.len() <= 60 && rest.first() == Some(&0) {
+    // The C module treats a short frame's rest that starts with 0x00 as
+    // padding, once a header was decoded (a runt frame is all data).
+    let data_len = if off > 0 && pkt.len() <= 60 && rest.first() == Some(&0) {
         0
     } else {
         rest.len()
@@ -68,6 +69,18 @@ mod tests {
         f[14] = 1;
         let d = decode_packet(&f, &mut TextJson::new());
         assert_eq!(d.data_len, 46);
+    }
+
+    #[test]
+    fn runt_frame_is_all_data_even_with_leading_zero() {
+        let d = decode_packet(&[0, 1, 2], &mut TextJson::new());
+        assert_eq!(
+            d,
+            Decoded {
+                data_offset: 0,
+                data_len: 3
+            }
+        );
     }
 
     #[test]
