@@ -334,53 +334,39 @@ extern "C" fn do_hup<M: HasGlobals>(_p: *mut c_void) -> RsRetVal {
     })
 }
 
-/// The entry point table for `queryEtryPt`.
-fn entry_point<M: HasGlobals>(name: &[u8]) -> Option<EntryPoint> {
-    let f: EntryPoint = match name {
-        b"getType" => get_type::<M> as *const c_void,
-        b"getKeepType" => get_keep_type::<M> as *const c_void,
-        b"modGetID" => mod_get_id::<M> as *const c_void,
-        b"modExit" => mod_exit as *const c_void,
-        b"isCompatibleWithFeature" => is_compatible_with_feature as *const c_void,
-        b"getModCnfName" => get_mod_cnf_name::<M> as *const c_void,
-        b"beginCnfLoad" => begin_cnf_load::<M> as *const c_void,
-        b"setModCnf" => set_mod_cnf::<M> as *const c_void,
-        b"endCnfLoad" => end_cnf_load::<M> as *const c_void,
-        b"checkCnf" => check_cnf::<M> as *const c_void,
-        b"activateCnfPrePrivDrop" => activate_cnf_pre_priv_drop::<M> as *const c_void,
-        b"activateCnf" => activate_cnf::<M> as *const c_void,
-        b"freeCnf" => free_cnf::<M> as *const c_void,
-        b"newInpInst" => new_inp_inst::<M> as *const c_void,
-        b"willRun" => will_run::<M> as *const c_void,
-        b"runInput" => run_input::<M> as *const c_void,
-        b"afterRun" => after_run::<M> as *const c_void,
-        b"doHUP" => do_hup::<M> as *const c_void,
-        _ => return None,
-    };
-    Some(f)
+/// Every entry point this layer answers, by the name rsyslogd asks for.
+pub fn entry_points<M: HasGlobals>() -> [(&'static str, EntryPoint); 18] {
+    [
+        ("getType", get_type::<M> as *const c_void),
+        ("getKeepType", get_keep_type::<M> as *const c_void),
+        ("modGetID", mod_get_id::<M> as *const c_void),
+        ("modExit", mod_exit as *const c_void),
+        ("isCompatibleWithFeature", is_compatible_with_feature as *const c_void),
+        ("getModCnfName", get_mod_cnf_name::<M> as *const c_void),
+        ("beginCnfLoad", begin_cnf_load::<M> as *const c_void),
+        ("setModCnf", set_mod_cnf::<M> as *const c_void),
+        ("endCnfLoad", end_cnf_load::<M> as *const c_void),
+        ("checkCnf", check_cnf::<M> as *const c_void),
+        (
+            "activateCnfPrePrivDrop",
+            activate_cnf_pre_priv_drop::<M> as *const c_void,
+        ),
+        ("activateCnf", activate_cnf::<M> as *const c_void),
+        ("freeCnf", free_cnf::<M> as *const c_void),
+        ("newInpInst", new_inp_inst::<M> as *const c_void),
+        ("willRun", will_run::<M> as *const c_void),
+        ("runInput", run_input::<M> as *const c_void),
+        ("afterRun", after_run::<M> as *const c_void),
+        ("doHUP", do_hup::<M> as *const c_void),
+    ]
 }
 
-/// The names rsyslogd may ask for that this layer answers.
-pub const ENTRY_POINTS: &[&str] = &[
-    "getType",
-    "getKeepType",
-    "modGetID",
-    "modExit",
-    "isCompatibleWithFeature",
-    "getModCnfName",
-    "beginCnfLoad",
-    "setModCnf",
-    "endCnfLoad",
-    "checkCnf",
-    "activateCnfPrePrivDrop",
-    "activateCnf",
-    "freeCnf",
-    "newInpInst",
-    "willRun",
-    "runInput",
-    "afterRun",
-    "doHUP",
-];
+fn entry_point<M: HasGlobals>(name: &[u8]) -> Option<EntryPoint> {
+    entry_points::<M>()
+        .into_iter()
+        .find(|(n, _)| n.as_bytes() == name)
+        .map(|(_, f)| f)
+}
 
 extern "C" fn query_etry_pt<M: HasGlobals>(name: *const u8, out: *mut EntryPoint) -> RsRetVal {
     guard(mname::<M>(), "queryEtryPt", || {
@@ -605,7 +591,7 @@ mod tests {
     #[test]
     fn answers_every_entry_point_and_minus_1004_for_others() {
         // What rsyslogd's doModInit asks an input module for (rsyslog-abi.md §2.1),
-        // written out here independently of ENTRY_POINTS.
+        // written out here independently of entry_points().
         let required = [
             "getType",
             "getKeepType",
@@ -626,11 +612,9 @@ mod tests {
             "newInpInst",
             "doHUP",
         ];
+        assert_eq!(entry_points::<Dummy>().len(), required.len());
         for n in required {
-            assert!(ENTRY_POINTS.contains(&n), "{n} missing from ENTRY_POINTS");
-        }
-        for n in ENTRY_POINTS {
-            let c = std::ffi::CString::new(*n).unwrap();
+            let c = std::ffi::CString::new(n).unwrap();
             let (r, p) = query::<Dummy>(&c);
             assert_eq!(r, ret::OK, "{n}");
             assert!(!p.is_null(), "{n}");

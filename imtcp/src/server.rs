@@ -220,8 +220,13 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
 
 struct Session {
     stream: TcpStream,
-    input: Arc<Input>,
     framer: Framer,
+    peer: Peer,
+}
+
+/// What a session's messages carry about their sender, fixed at accept.
+struct Peer {
+    input: Arc<Input>,
     fqdn: Prop,
     ip: Prop,
     port: Option<Prop>,
@@ -291,16 +296,36 @@ impl Session {
         Ok(Session {
             framer: Framer::new(input.framing.clone()),
             stream,
-            input,
-            fqdn,
-            ip,
-            port,
-            host,
-            ip_str,
+            peer: Peer {
+                input,
+                fqdn,
+                ip,
+                port,
+                host,
+                ip_str,
+            },
         })
     }
 
-    fn framing_error(&self, e: &FramingError) {
+    /// Frames `data` (and, on `close`, what is left) and queues the messages
+    /// as the framer completes them; errors are logged where they occur.
+    fn process(&mut self, data: &[u8], batch: &mut Batch, close: bool) {
+        let now = interfaces().map(|i| i.current_time(false)).unwrap_or_default();
+        let sid = self as *const Session;
+        let Session { framer, peer, .. } = self;
+        let mut cb = |e: Event<'_>| match e {
+            Event::Frame(f) => peer.submit(f, &now, batch),
+            Event::Error(e) => peer.framing_error(&e, sid),
+        };
+        framer.feed(data, &mut cb);
+        if close {
+            framer.close(&mut cb);
+        }
+    }
+}
+
+impl Peer {
+    fn framing_error(&self, e: &FramingError, session: *const Session) {
         let who = format!(
             "imtcp {}: Framing Error in received TCP message from peer: (hostname) {}, (ip) {}",
             self.input.cfg.name, self.host, self.ip_str
@@ -314,8 +339,7 @@ impl Session {
             ),
             FramingError::FrameTooLarge(n) => format!("{who}: frame too large: {n}, change to octet stuffing"),
             FramingError::IncompleteFrame => format!(
-                "Incomplete frame at end of stream in session {:p} - ignoring extra data (a message may be lost).",
-                self as *const _
+                "Incomplete frame at end of stream in session {session:p} - ignoring extra data (a message may be lost)."
             ),
         };
         log_error(0, ret::NO_ERRCODE, &text);
@@ -343,38 +367,17 @@ impl Session {
         Ok(m)
     }
 
-    /// Frames `data` and queues the messages; returns how many were built.
-    fn process(&mut self, data: &[u8], batch: &mut Batch, close: bool) -> u64 {
-        let now = interfaces().map(|i| i.current_time(false)).unwrap_or_default();
-        let mut frames: Vec<Vec<u8>> = Vec::new();
-        let mut errors = Vec::new();
-        {
-            let mut cb = |e: Event<'_>| match e {
-                Event::Frame(f) => frames.push(f.to_vec()),
-                Event::Error(e) => errors.push(e),
-            };
-            self.framer.feed(data, &mut cb);
-            if close {
-                self.framer.close(&mut cb);
-            }
-        }
-        for e in &errors {
-            self.framing_error(e);
-        }
-        let mut n = 0;
-        for f in frames {
-            match self.build_msg(&f, &now) {
-                Ok(m) => {
-                    self.input.submitted(1);
-                    if let Err(e) = batch.add(m, Some(&self.input.ratelimit)) {
-                        log_error(0, e.code, "imtcp: error submitting message");
-                    }
-                    n += 1;
+    fn submit(&self, frame: &[u8], now: &(rsyslog_ffi::SyslogTime, libc::time_t), batch: &mut Batch) {
+        match self.build_msg(frame, now) {
+            Ok(m) => {
+                // Counted before the ratelimiter, as 8.2302/8.2504 do.
+                self.input.submitted(1);
+                if let Err(e) = batch.add(m, Some(&self.input.ratelimit)) {
+                    log_error(0, e.code, "imtcp: error submitting message");
                 }
-                Err(e) => log_error(0, e.code, "imtcp: could not construct message"),
             }
+            Err(e) => log_error(0, e.code, "imtcp: could not construct message"),
         }
-        n
     }
 }
 
@@ -475,7 +478,7 @@ fn accept_some(l: &Listener, sessions: &mut Vec<Box<Session>>, thread: &InputThr
 }
 
 fn read_session(s: &mut Session, buf: &mut [u8], batch: &mut Batch, thread: &InputThread) -> ReadOutcome {
-    let max_reads = match s.input.cfg.settings.starvation_max_reads {
+    let max_reads = match s.peer.input.cfg.settings.starvation_max_reads {
         0 => usize::MAX,
         n => n as usize,
     };
@@ -485,13 +488,13 @@ fn read_session(s: &mut Session, buf: &mut [u8], batch: &mut Batch, thread: &Inp
         }
         match s.stream.read(buf) {
             Ok(0) => {
-                if s.input.cfg.settings.notify_close {
+                if s.peer.input.cfg.settings.notify_close {
                     log_error(
                         0,
                         ret::PEER_CLOSED_CONN,
                         &format!(
                             "Netstream session {:p} closed by remote peer {}.\n",
-                            s as *const _, s.ip_str
+                            s as *const _, s.peer.ip_str
                         ),
                     );
                 }
@@ -510,7 +513,7 @@ fn read_session(s: &mut Session, buf: &mut [u8], batch: &mut Batch, thread: &Inp
                     ret::RCV_ERR,
                     &format!(
                         "netstream session {:p} from {} will be closed due to error",
-                        s as *const _, s.ip_str
+                        s as *const _, s.peer.ip_str
                     ),
                 );
                 s.process(&[], batch, true);
