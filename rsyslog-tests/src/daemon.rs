@@ -182,6 +182,7 @@ pub fn signal_name(sig: i32) -> String {
     if s.is_null() {
         return format!("signal {sig}");
     }
+    // SAFETY: non-null, NUL-terminated string from strsignal, copied right away.
     unsafe { std::ffi::CStr::from_ptr(s) }.to_string_lossy().into_owned()
 }
 
@@ -510,6 +511,7 @@ impl Drop for Daemon {
         if let Some(mut c) = child {
             if matches!(c.try_wait(), Ok(None)) {
                 // Polite first (flushes files for a post-mortem), then hard.
+                // SAFETY: kill(2) on our own child, which has not been reaped yet (try_wait: running).
                 unsafe { libc::kill(self.pid as libc::pid_t, libc::SIGTERM) };
                 if poll_until(Duration::from_secs(2), Duration::from_millis(5), || {
                     c.try_wait().ok().flatten()
