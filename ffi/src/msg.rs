@@ -90,9 +90,7 @@ impl Ruleset {
             .and_then(NonNull::new)
             .map(Ruleset)
     }
-}
 
-impl Ruleset {
     /// The input's `ruleset=` binding: `None` when not set; when set but not
     /// found, `module` logs its "ruleset '<name>' for <what> not found - using
     /// default ruleset instead" line (as the C modules do) and gets `None` too.

@@ -49,10 +49,11 @@ pub struct Interfaces {
     pub ruleset: Iface,
     pub datetime: Iface,
     pub statsobj: Iface,
+    /// obj.UseObj, for interfaces obtained later (e.g. net from lmnet).
+    use_obj: UseObjFn,
 }
 
 static IFACES: OnceLock<Interfaces> = OnceLock::new();
-static USE_OBJ: OnceLock<UseObjFn> = OnceLock::new();
 static NET: OnceLock<Result<Iface, RsError>> = OnceLock::new();
 
 /// net interface versions (library lmnet): 10 in 8.2302/8.2504, 12 upstream.
@@ -62,10 +63,8 @@ pub const NET_VERSIONS: &[c_int] = &[10, 12];
 /// (call it on the main thread, e.g. while activating).
 pub fn net() -> Result<&'static Iface, RsError> {
     NET.get_or_init(|| {
-        let f = *USE_OBJ
-            .get()
-            .ok_or_else(|| RsError::new(ret::INTERNAL_ERROR, "rsyslog interfaces not initialised"))?;
-        use_obj(f, "net", c"net", Some(c"lmnet"), NET_VERSIONS)
+        let i = interfaces().ok_or_else(|| RsError::new(ret::INTERNAL_ERROR, "rsyslog interfaces not initialised"))?;
+        use_obj(i.use_obj, "net", c"net", Some(c"lmnet"), NET_VERSIONS)
     })
     .as_ref()
     .map_err(Clone::clone)
@@ -179,8 +178,8 @@ pub fn negotiate(host_query: HostQueryEtryPt) -> Result<Interfaces, RsError> {
             ))
         }
     };
-    let _ = USE_OBJ.set(use_fn);
     Ok(Interfaces {
+        use_obj: use_fn,
         glbl: use_obj(use_fn, "glbl", c"glbl", None, GLBL_VERSIONS)?,
         prop: use_obj(use_fn, "prop", c"prop", None, PROP_VERSIONS)?,
         ruleset: use_obj(use_fn, "ruleset", c"ruleset", None, RULESET_VERSIONS)?,

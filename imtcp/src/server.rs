@@ -420,9 +420,6 @@ pub fn run(listeners: Vec<Listener>, thread: &InputThread) -> RsResult {
             if !fds[nl + i].is_ready() {
                 continue;
             }
-            if thread.should_stop() {
-                break;
-            }
             // A panic on one session closes that session only (logged by the guard).
             let outcome = rsyslog_ffi::log::guard_or("imtcp", "session read", ReadOutcome::Closed, || {
                 read_session(s, &mut buf, &mut batch, thread)
@@ -436,7 +433,7 @@ pub fn run(listeners: Vec<Listener>, thread: &InputThread) -> RsResult {
             sessions.swap_remove(i);
         }
         for (i, l) in listeners.iter().enumerate() {
-            if fds[i].is_ready() && !thread.should_stop() {
+            if fds[i].is_ready() {
                 accept_some(l, &mut sessions, thread);
             }
         }
