@@ -1,5 +1,6 @@
 //! Ethernet II / 802.3 header (with one 802.1Q tag), as the C impcap reads it.
 
+use super::{arp, ipv4, ipv6, ipx, llc};
 use rsyslog_ffi::json::JsonSink;
 
 /// Field offsets of the Ethernet header.
@@ -120,11 +121,29 @@ pub fn type_name(t: u16) -> &'static str {
     }
 }
 
-/// Writes the Ethernet fields; returns the offset of the next layer's data.
-/// A frame shorter than the header emits nothing and is all data.
-pub fn decode(pkt: &[u8], out: &mut impl JsonSink) -> usize {
+pub const ETHERTYPE_IP: u16 = 0x0800;
+pub const ETHERTYPE_ARP: u16 = 0x0806;
+pub const ETHERTYPE_REVARP: u16 = 0x8035;
+pub const ETHERTYPE_IPX: u16 = 0x8137;
+pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+
+/// The C module's `eth_proto_parse`: the layer above Ethernet (or SNAP) by type.
+pub fn decode_proto<'a>(ethertype: u16, pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
+    match ethertype {
+        ETHERTYPE_IP => ipv4::decode(pkt, out),
+        ETHERTYPE_IPV6 => ipv6::decode(pkt, out),
+        ETHERTYPE_ARP => arp::decode(pkt, out),
+        ETHERTYPE_REVARP => arp::decode_rarp(pkt, out),
+        ETHERTYPE_IPX => ipx::decode(pkt, out),
+        _ => pkt,
+    }
+}
+
+/// Writes the Ethernet fields and those of the layers above; returns the
+/// undecoded data. A frame shorter than the header emits nothing and is all data.
+pub fn decode<'a>(pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
     let Some(frame) = Frame::new_checked(pkt) else {
-        return 0;
+        return pkt;
     };
     let r = Repr::parse(&frame);
     out.put_str(c"ETH_src", ether_ntoa(&r.src).as_bytes());
@@ -132,14 +151,21 @@ pub fn decode(pkt: &[u8], out: &mut impl JsonSink) -> usize {
     if let Some(tci) = r.vlan_tci {
         out.put_int(c"ETH_tag", tci as i32);
     }
-    if r.type_or_len < 1500 {
+    let payload = super::after(pkt, r.header_len);
+    let rest = if r.type_or_len < 1500 {
         out.put_int(c"ETH_len", r.type_or_len as i32);
+        llc::decode(payload, out)
     } else {
         out.put_int(c"ETH_type", r.type_or_len as i32);
         out.put_str(c"ETH_typestr", type_name(r.type_or_len).as_bytes());
+        decode_proto(r.type_or_len, payload, out)
+    };
+    // A minimum-size frame's rest that starts with 0x00 is taken for padding.
+    if pkt.len() <= 60 && rest.first() == Some(&0) {
+        &rest[rest.len()..]
+    } else {
+        rest
     }
-    // Upper layers are decoded in later stages; their bytes count as data.
-    r.header_len
 }
 
 #[cfg(test)]
@@ -154,7 +180,7 @@ mod tests {
         f[6..12].copy_from_slice(&[0, 0xc0, 0x9f, 0x32, 0x41, 0x8c]);
         f[12..14].copy_from_slice(&[0x08, 0x00]);
         let mut j = TextJson::new();
-        assert_eq!(decode(&f, &mut j), 14);
+        assert_eq!(decode(&f, &mut j).len(), 0);
         assert_eq!(
             j.render(),
             r#"{ "ETH_src": "0:c0:9f:32:41:8c", "ETH_dst": "0:e0:18:b1:c:ad", "ETH_type": 2048, "ETH_typestr": "IP" }"#
@@ -168,7 +194,7 @@ mod tests {
         f[14..16].copy_from_slice(&[0x00, 0x64]);
         f[16..18].copy_from_slice(&[0x00, 0x26]);
         let mut j = TextJson::new();
-        assert_eq!(decode(&f, &mut j), 18);
+        assert_eq!(decode(&f, &mut j).len(), 0);
         assert!(
             j.render().ends_with(r#""ETH_tag": 100, "ETH_len": 38 }"#),
             "{}",
@@ -179,7 +205,7 @@ mod tests {
     #[test]
     fn truncated_frame_is_all_data() {
         let mut j = TextJson::new();
-        assert_eq!(decode(&[1, 2, 3], &mut j), 0);
+        assert_eq!(decode(&[1, 2, 3], &mut j), &[1, 2, 3]);
         assert_eq!(j.render(), "{ }");
     }
 }

@@ -3,9 +3,25 @@
 //! Each layer follows smoltcp's `wire` style: a checked view over the bytes
 //! with named field offsets, which refuses to read past the captured length.
 //! A decoder writes its fields into a [`JsonSink`] in the order the C impcap
-//! emits them and returns the offset where undecoded data starts.
+//! emits them and returns the data it left undecoded (a subslice of the
+//! packet, empty when nothing is left), as the C module's `data_ret_t`.
+//!
+//! Where the C module hands a layer a negative size (a header length larger
+//! than what was captured), the layer here gets an empty slice.
 
+pub mod arp;
+pub mod dns;
 pub mod eth;
+pub mod ftp;
+pub mod http;
+pub mod icmp;
+pub mod ipv4;
+pub mod ipv6;
+pub mod ipx;
+pub mod llc;
+pub mod smb;
+pub mod tcp;
+pub mod udp;
 
 use rsyslog_ffi::json::JsonSink;
 
@@ -22,19 +38,28 @@ pub struct Decoded {
 /// Decodes a captured packet (always starting at Ethernet, as the C module
 /// does) and writes the protocol fields.
 pub fn decode_packet(pkt: &[u8], out: &mut impl JsonSink) -> Decoded {
-    let off = eth::decode(pkt, out).min(pkt.len());
-    let rest = &pkt[off..];
-    // The C module treats a short frame's rest that starts with 0x00 as
-    // padding, once a header was decoded (a runt frame is all data).
-    let data_len = if off > 0 && pkt.len() <= 60 && rest.first() == Some(&0) {
-        0
-    } else {
-        rest.len()
-    };
+    let rest = eth::decode(pkt, out);
+    let data_offset = offset_in(pkt, rest);
     Decoded {
-        data_offset: off,
-        data_len,
+        data_offset,
+        data_len: rest.len(),
     }
+}
+
+/// The C module's `RETURN_DATA_AFTER(x)`: what follows the first `x` bytes.
+#[inline]
+pub fn after(pkt: &[u8], x: usize) -> &[u8] {
+    pkt.get(x..).unwrap_or(&[])
+}
+
+/// Where `part` (a subslice of `whole`, or empty) starts in `whole`.
+fn offset_in(whole: &[u8], part: &[u8]) -> usize {
+    if part.is_empty() {
+        return whole.len();
+    }
+    let off = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    debug_assert!(off + part.len() <= whole.len(), "decoders return subslices of the packet");
+    off.min(whole.len())
 }
 
 /// Upper-case hex of `data`, as the C module's data container holds it.
@@ -62,7 +87,7 @@ mod tests {
         assert_eq!(
             d,
             Decoded {
-                data_offset: 14,
+                data_offset: 60,
                 data_len: 0
             }
         );
