@@ -64,6 +64,8 @@ pub struct Globals {
     run: AtomicPtr<c_void>,
     /// The lock serialising config entry points (all come from the main thread).
     lock: Mutex<()>,
+    /// The name `input(type=...)` uses, fixed at the first getModCnfName.
+    cnf_name: std::sync::OnceLock<std::ffi::CString>,
 }
 
 impl Globals {
@@ -72,6 +74,7 @@ impl Globals {
             load: AtomicPtr::new(std::ptr::null_mut()),
             run: AtomicPtr::new(std::ptr::null_mut()),
             lock: Mutex::new(()),
+            cnf_name: std::sync::OnceLock::new(),
         }
     }
 }
@@ -164,13 +167,39 @@ extern "C" fn is_compatible_with_feature(feat: c_int) -> RsRetVal {
     })
 }
 
-extern "C" fn get_mod_cnf_name<M: InputModule>(out: *mut *const u8) -> RsRetVal {
+/// The configuration name of a module loaded from `file`: the module's own
+/// name for `imtcp.so` or `libimtcp.so`, else the file's stem, so that a copy
+/// installed as `rsimtcp.so` runs beside rsyslog's C `imtcp` in one config.
+pub fn cnf_name_for_file(own: &CStr, file: Option<&std::path::Path>) -> std::ffi::CString {
+    let own_s = own.to_string_lossy();
+    let stem = file
+        .and_then(|f| f.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .map(|n| n.strip_suffix(".so").map(str::to_owned).unwrap_or(n))
+        .unwrap_or_default();
+    let usable = !stem.is_empty()
+        && stem != format!("lib{own_s}")
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if usable {
+        std::ffi::CString::new(stem).unwrap_or_else(|_| own.to_owned())
+    } else {
+        own.to_owned()
+    }
+}
+
+extern "C" fn get_mod_cnf_name<M: HasGlobals>(out: *mut *const u8) -> RsRetVal {
     guard(mname::<M>(), "getModCnfName", || {
         if out.is_null() {
             return ret::PARAM_ERROR;
         }
-        // SAFETY: rsyslog strdup()s the static name.
-        unsafe { *out = M::NAME.as_ptr().cast() };
+        let name = M::globals().cnf_name.get_or_init(|| {
+            let file = crate::sys::object_file_of(get_mod_cnf_name::<M> as *const () as usize);
+            cnf_name_for_file(M::NAME, file.as_deref())
+        });
+        // SAFETY: rsyslog strdup()s the name, which lives as long as the module.
+        unsafe { *out = name.as_ptr().cast() };
         ret::OK
     })
 }
@@ -671,5 +700,21 @@ mod tests {
             ret::OK
         );
         assert!(q.is_null());
+    }
+}
+
+#[cfg(test)]
+mod cnf_name_tests {
+    use super::cnf_name_for_file;
+    use std::path::Path;
+
+    #[test]
+    fn name_follows_the_installed_file() {
+        let n = |f: Option<&str>| cnf_name_for_file(c"imtcp", f.map(Path::new)).into_string().unwrap();
+        assert_eq!(n(Some("/usr/lib/rsyslog/imtcp.so")), "imtcp");
+        assert_eq!(n(Some("/x/target/release/libimtcp.so")), "imtcp");
+        assert_eq!(n(Some("/x/rsimtcp.so")), "rsimtcp");
+        assert_eq!(n(Some("/x/with space.so")), "imtcp");
+        assert_eq!(n(None), "imtcp");
     }
 }

@@ -84,6 +84,20 @@ pub fn sockaddr_storage(addr: &SocketAddr) -> libc::sockaddr_storage {
     ss
 }
 
+/// The path of the shared object that holds the code address `addr` (as it was passed to `dlopen`).
+pub fn object_file_of(addr: usize) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: Dl_info is plain data; all-zero is a valid value.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr only reads the loader's tables and fills `info`.
+    if unsafe { libc::dladdr(addr as *const libc::c_void, &mut info) } == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: dli_fname is a NUL-terminated string owned by the loader, valid while the object is loaded.
+    let name = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
+    Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(name.to_bytes())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

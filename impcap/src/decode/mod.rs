@@ -58,7 +58,10 @@ fn offset_in(whole: &[u8], part: &[u8]) -> usize {
         return whole.len();
     }
     let off = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
-    debug_assert!(off + part.len() <= whole.len(), "decoders return subslices of the packet");
+    debug_assert!(
+        off + part.len() <= whole.len(),
+        "decoders return subslices of the packet"
+    );
     off.min(whole.len())
 }
 
