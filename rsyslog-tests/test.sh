@@ -17,7 +17,9 @@ step "build (release modules in target/rsyslog/)"
 cargo build --release --workspace
 
 step "unit and integration tests, host: Debian rsyslogd $(/usr/sbin/rsyslogd -v | head -1 | awk '{print $2}')"
-env -u RSYSLOGD -u RSYSLOG_MODDIR cargo test --workspace
+# The C-vs-ours corpus test needs the C impcap of the 8.2504 build: it runs in that pass.
+env -u RSYSLOGD -u RSYSLOG_MODDIR -u RSYSLOG_2504_TREE cargo test --workspace -- \
+    --skip corpus_output_is_identical_to_the_c_impcap
 
 step "rsyslog 8.2504 build with testbench (cached)"
 bash rsyslog-tests/upstream/build.sh

@@ -31,7 +31,7 @@ pub fn write(path: &Path, frames: &[Frame]) -> std::io::Result<()> {
     f.write_all(&4u16.to_le_bytes())?;
     f.write_all(&0i32.to_le_bytes())?;
     f.write_all(&0u32.to_le_bytes())?;
-    f.write_all(&65535u32.to_le_bytes())?;
+    f.write_all(&262_144u32.to_le_bytes())?; // snaplen: libpcap's maximum
     f.write_all(&1u32.to_le_bytes())?;
     for fr in frames {
         f.write_all(&fr.ts_sec.to_le_bytes())?;

@@ -112,3 +112,39 @@ input(type="impcap" file="${WORKDIR}/no_file")
     let st = d.stop();
     st.assert_clean_exit();
 }
+
+/// A frame with more than 65535 bytes of data (a capture file can hold one)
+/// hangs the C module's input thread, whose hex loop counter is 16 bits
+/// (README, deliberate differences). Ours writes all of it and goes on with
+/// the next packet.
+#[test]
+fn large_frame_is_complete() {
+    let Some(host) = require_host("large_frame_is_complete") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("big.pcap");
+    let payload: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+    write(
+        &pcap,
+        &[
+            Frame::new(1, 0, ethernet(DST, SRC, 0x88b5, &payload)),
+            Frame::new(2, 0, ethernet(DST, SRC, 0x88b5, b"next")),
+        ],
+    )
+    .unwrap();
+    let c = conf("").replace("${WORKDIR}/in.pcap", pcap.to_str().unwrap());
+    let d = Daemon::start(&host, &c);
+    let lines = d.wait_lines("out", 2, T);
+    d.stop().assert_clean();
+    let mut hex = String::new();
+    for b in &payload {
+        hex.push_str(&format!("{b:02X}"));
+    }
+    assert!(lines[0].contains(r#""net_bytes_data": 70000 }"#), "{}", &lines[0][..300]);
+    assert!(
+        lines[0].ends_with(&format!(r#"{{ "length": 140000, "content": "{hex}" }}"#)),
+        "data of the large frame is incomplete"
+    );
+    assert!(lines[1].contains(r#""ID": 2,"#) && lines[1].ends_with(r#""content": "6E657874" }"#), "{}", lines[1]);
+}
