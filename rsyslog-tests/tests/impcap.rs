@@ -141,10 +141,18 @@ fn large_frame_is_complete() {
     for b in &payload {
         hex.push_str(&format!("{b:02X}"));
     }
-    assert!(lines[0].contains(r#""net_bytes_data": 70000 }"#), "{}", &lines[0][..300]);
+    assert!(
+        lines[0].contains(r#""net_bytes_data": 70000 }"#),
+        "{}",
+        &lines[0][..300]
+    );
     assert!(
         lines[0].ends_with(&format!(r#"{{ "length": 140000, "content": "{hex}" }}"#)),
         "data of the large frame is incomplete"
     );
-    assert!(lines[1].contains(r#""ID": 2,"#) && lines[1].ends_with(r#""content": "6E657874" }"#), "{}", lines[1]);
+    assert!(
+        lines[1].contains(r#""ID": 2,"#) && lines[1].ends_with(r#""content": "6E657874" }"#),
+        "{}",
+        lines[1]
+    );
 }

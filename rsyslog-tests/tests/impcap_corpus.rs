@@ -112,8 +112,20 @@ fn generated() -> Vec<Frame> {
         ethernet(B, A, 0x8035, &arp_body[..7]),
         ethernet(B, A, 0x0806, &arp_body[..27]),
         // 802.3 + LLC for IPX (DSAP/SSAP 0xe0), and raw 802.3 IPX (0xffff).
-        ethernet(B, A, 33, &[0xe0, 0xe0, 0x03, 0xff, 0xff, 0, 30, 0, 4, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 0x04, 0x52]),
-        ethernet(B, A, 30, &[0xff, 0xff, 0, 30, 0, 4, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 0x04, 0x52]),
+        ethernet(
+            B,
+            A,
+            33,
+            &[
+                0xe0, 0xe0, 0x03, 0xff, 0xff, 0, 30, 0, 4, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 0x04, 0x52,
+            ],
+        ),
+        ethernet(
+            B,
+            A,
+            30,
+            &[0xff, 0xff, 0, 30, 0, 4, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 0x04, 0x52],
+        ),
         // SNAP carrying IPv4/UDP, and a truncated SNAP header.
         ethernet(B, A, 50, &{
             let mut s = vec![0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00];
@@ -135,10 +147,24 @@ fn generated() -> Vec<Frame> {
             B,
             A,
             0x0800,
-            &ipv4_tcp(80, 5, b"GET /index.html HTTP/1.1\r\nHost: example.org\r\nAccept: */*\r\n\r\n"),
+            &ipv4_tcp(
+                80,
+                5,
+                b"GET /index.html HTTP/1.1\r\nHost: example.org\r\nAccept: */*\r\n\r\n",
+            ),
         ),
-        ethernet(B, A, 0x0800, &ipv4_tcp(8080, 5, b"HTTP/1.1 404 Not Found\r\nServer: x\r\n\r\nbody")),
-        ethernet(B, A, 0x0800, &ipv4_tcp(445, 5, b"\x00\x00\x00\x20\xffSMB\x72\x00\x00\x00\x00\x18")),
+        ethernet(
+            B,
+            A,
+            0x0800,
+            &ipv4_tcp(8080, 5, b"HTTP/1.1 404 Not Found\r\nServer: x\r\n\r\nbody"),
+        ),
+        ethernet(
+            B,
+            A,
+            0x0800,
+            &ipv4_tcp(445, 5, b"\x00\x00\x00\x20\xffSMB\x72\x00\x00\x00\x00\x18"),
+        ),
         ethernet(B, A, 0x0800, &ipv4_tcp(80, 15, b"")),
     ];
     // Every prefix of a TCP/HTTP frame: each header boundary is crossed.
@@ -226,7 +252,11 @@ fn corpus_output_is_identical_to_the_c_impcap() {
         });
         all.push(fr);
     }
-    assert!(files > 700 && all.len() > 20_000, "corpus too small: {files} files, {} packets", all.len());
+    assert!(
+        files > 700 && all.len() > 20_000,
+        "corpus too small: {files} files, {} packets",
+        all.len()
+    );
     let work = tempfile::tempdir().unwrap();
     let merged = work.path().join("corpus.pcap");
     write(&merged, &all).unwrap();
@@ -295,5 +325,8 @@ if $inputname == "impcap" then {{ action(type="omfile" file="${{WORKDIR}}/out" t
         unexpected.len(),
         unexpected.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
     );
-    assert!(stale.is_empty(), "listed in known-differences.txt but identical now: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "listed in known-differences.txt but identical now: {stale:?}"
+    );
 }
