@@ -95,20 +95,3 @@ input(type="impcap" file="{}" tag="pcaptag" ruleset="pk")
     d.stop().assert_clean();
     assert_eq!(lines, ["pcaptag|1|60|"]);
 }
-
-#[test]
-fn missing_capture_file_is_reported_and_daemon_runs_on() {
-    let Some(host) = require_host("missing_capture_file_is_reported_and_daemon_runs_on") else {
-        return;
-    };
-    let c = r#"
-module(load="${IMPCAP}")
-input(type="impcap" file="${WORKDIR}/no_file")
-"#;
-    let d = Daemon::start(&host, c);
-    let m = d.wait_internal("pcap: error while opening capture file:", T);
-    assert!(m.contains("no_file: No such file or directory"), "{m}");
-    d.wait_internal("activation of module", T);
-    let st = d.stop();
-    st.assert_clean_exit();
-}
