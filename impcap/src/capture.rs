@@ -58,10 +58,19 @@ pub fn open(i: &Instance, s: &Settings) -> Result<Handle, String> {
     };
     let mut active = cap.open().map_err(|e| activate_error(&e))?;
     if let Some(f) = &i.filter {
+        // Compiled once on its own so a syntax error and a kernel refusal get their own texts.
+        active
+            .compile(f, true)
+            .map_err(|e| format!("pcap: error while compiling filter: '{}'", pcap_text(&e)))?;
         active
             .filter(f, true)
-            .map_err(|e| format!("pcap: error while compiling filter: '{}'", pcap_text(&e)))?;
+            .map_err(|e| format!("pcap: error while setting filter: '{}'", pcap_text(&e)))?;
     }
+    // Only Ethernet frames are decoded: an interface of another link type (tun, ...) is
+    // refused at activation, as the C module does.
+    active
+        .set_datalink(pcap::Linktype::ETHERNET)
+        .map_err(|e| format!("pcap: error while setting datalink type: '{}'", pcap_text(&e)))?;
     let active = active
         .setnonblock()
         .map_err(|e| format!("pcap: error while setting non-blocking mode: '{}'", pcap_text(&e)))?;

@@ -33,6 +33,7 @@ pub mod daemon;
 pub mod host;
 pub mod modules;
 pub mod net;
+pub mod netns;
 pub mod pcapfile;
 pub mod spawn;
 pub mod wait;

@@ -96,23 +96,6 @@ input(type="impcap" file="{}" tag="pcaptag" ruleset="pk")
     assert_eq!(lines, ["pcaptag|1|60|"]);
 }
 
-#[test]
-fn missing_capture_file_is_reported_and_daemon_runs_on() {
-    let Some(host) = require_host("missing_capture_file_is_reported_and_daemon_runs_on") else {
-        return;
-    };
-    let c = r#"
-module(load="${IMPCAP}")
-input(type="impcap" file="${WORKDIR}/no_file")
-"#;
-    let d = Daemon::start(&host, c);
-    let m = d.wait_internal("pcap: error while opening capture file:", T);
-    assert!(m.contains("no_file: No such file or directory"), "{m}");
-    d.wait_internal("activation of module", T);
-    let st = d.stop();
-    st.assert_clean_exit();
-}
-
 /// A frame with more than 65535 bytes of data (a capture file can hold one)
 /// hangs the C module's input thread, whose hex loop counter is 16 bits
 /// (README, deliberate differences). Ours writes all of it and goes on with
