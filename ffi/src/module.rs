@@ -21,6 +21,9 @@ pub trait InputModule: Sized + 'static {
     const NAME: &'static CStr;
     /// Per-configuration state.
     type Conf: Send + Sync + 'static;
+    /// What follows "<name>: " when the module parameters cannot be processed
+    /// (the C modules word it differently).
+    const MODULE_PARAMS_ERROR: &'static str = "error processing module config parameters [module(...)]";
 
     /// Parameters of `module(load=...)`.
     fn module_params() -> &'static ParamBlock;
@@ -258,10 +261,7 @@ fn with_params(lst: *mut c_void, blk: &ParamBlock, what: &str, f: impl FnOnce(&P
 
 extern "C" fn set_mod_cnf<M: HasGlobals>(lst: *mut c_void) -> RsRetVal {
     with_conf::<M>("setModCnf", Which::Loading, |conf| {
-        let what = format!(
-            "{}: error processing module config parameters [module(...)]",
-            mname::<M>()
-        );
+        let what = format!("{}: {}", mname::<M>(), M::MODULE_PARAMS_ERROR);
         with_params(lst, M::module_params(), &what, |p| M::set_mod_cnf(conf, p))
     })
 }

@@ -112,6 +112,7 @@ fn narrow<T: TryFrom<i64> + Default>(v: i64, mask: i64) -> T {
 
 impl InputModule for Impcap {
     const NAME: &'static CStr = c"impcap";
+    const MODULE_PARAMS_ERROR: &'static str = "error processing module config parameters missing [module(...)]";
     type Conf = Conf;
 
     fn module_params() -> &'static ParamBlock {

@@ -336,10 +336,9 @@ fn module_parameter_out_of_range_drops_the_module() {
         texts[0].ends_with("on or before line 2: parameter 'snap_length' cannot be less than one (was 0)"),
         "{errs:?}"
     );
-    // The C module says "... config parameters missing [module(...)]"; ours lacks "missing"
-    // (the text comes from the shared ffi layer).
-    assert!(
-        texts[1].starts_with("impcap: error processing module config parameters"),
+    // The C module's wording, "missing" included.
+    assert_eq!(
+        texts[1], "impcap: error processing module config parameters missing [module(...)]",
         "{errs:?}"
     );
     assert!(texts.contains(&"input module name 'impcap' is unknown"), "{errs:?}");
