@@ -142,6 +142,8 @@ impl Emitter<'_> {
 const POLL: Duration = Duration::from_millis(100);
 /// Packets read per wakeup of a live capture before the stop flag is checked again.
 const MAX_PACKETS_PER_WAKEUP: usize = 4096;
+/// Consecutive read errors after which a capture file is given up.
+const MAX_FILE_ERRORS_IN_A_ROW: u32 = 8;
 /// Pause after a capture error (e.g. the interface went down).
 const ERROR_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -160,17 +162,27 @@ pub fn run_source(src: Source, settings: &Settings, input_name: &Prop, thread: &
     match handle {
         Handle::File(mut cap) => {
             let mut n = 0u64;
+            let mut errors_in_a_row = 0;
             loop {
                 match cap.next_packet() {
-                    Ok(p) => em.packet(p.header, p.data)?,
+                    Ok(p) => {
+                        errors_in_a_row = 0;
+                        em.packet(p.header, p.data)?
+                    }
                     Err(pcap::Error::NoMorePackets) => break,
                     Err(e) => {
+                        // libpcap has consumed the bad block: read on after it, as the
+                        // C module does (e.g. a pcapng interface block it rejects), but
+                        // say so, and give up on a file that yields nothing but errors.
                         rsyslog_ffi::log_error(
                             0,
                             ret::IO_ERROR,
                             &format!("impcap: error while reading capture file: '{}'", pcap_text(&e)),
                         );
-                        break;
+                        errors_in_a_row += 1;
+                        if errors_in_a_row >= MAX_FILE_ERRORS_IN_A_ROW {
+                            break;
+                        }
                     }
                 }
                 n += 1;

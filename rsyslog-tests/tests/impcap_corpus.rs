@@ -66,10 +66,24 @@ fn packets(path: &Path) -> Vec<Frame> {
         return Vec::new();
     };
     let mut v = Vec::new();
-    while let Ok(p) = cap.next_packet() {
-        let mut f = Frame::new(p.header.ts.tv_sec as u32, p.header.ts.tv_usec as u32, p.data.to_vec());
-        f.orig_len = p.header.len;
-        v.push(f);
+    // Read on after an error, as both modules do (libpcap skips the bad block).
+    let mut errors = 0;
+    loop {
+        match cap.next_packet() {
+            Ok(p) => {
+                errors = 0;
+                let mut f = Frame::new(p.header.ts.tv_sec as u32, p.header.ts.tv_usec as u32, p.data.to_vec());
+                f.orig_len = p.header.len;
+                v.push(f);
+            }
+            Err(pcap::Error::NoMorePackets) => break,
+            Err(_) => {
+                errors += 1;
+                if errors >= 8 {
+                    break;
+                }
+            }
+        }
     }
     v
 }
