@@ -1,14 +1,339 @@
-//! ARP and RARP.
+//! ARP and RARP, as the C impcap reads them.
+//!
+//! The C module wants the 28 bytes of an Ethernet/IPv4 ARP message, reports
+//! hardware type, protocol type and operation, then the addresses: Ethernet
+//! ones when the hardware type is 1, IPv4 ones when the protocol type is
+//! 0x0800. The addresses are found with the packet's own address lengths
+//! (Ethernet addresses are always read as 6 bytes, IPv4 ones as 4), and
+//! whatever follows the first 28 bytes is data, whatever the lengths say.
+//!
+//! RARP has the same layout and `RARP_`-prefixed names. The C module formats
+//! its two hardware addresses with `ether_ntoa`, whose result lives in one
+//! static buffer, so `RARP_hwSrc` shows the *target* hardware address, as
+//! `RARP_hwDst` does. That is reproduced here.
+//!
+//! # Differences from the C module
+//!
+//! - arp.rs, `ARP_hwDst` / `RARP_hw*` / `*_pSrc` / `*_pDst`: with address
+//!   lengths that put an address (partly) beyond the captured bytes, the C
+//!   module reads past the packet and prints whatever is there. We leave out
+//!   each such address (`RARP_hwSrc` goes with `RARP_hwDst`, whose bytes it
+//!   shows); the other fields are written, and what follows the 28 bytes is
+//!   data, as in C.
+//!   Tests: `addresses_beyond_capture_are_left_out`,
+//!   `rarp_target_beyond_capture_writes_no_hw_addresses`,
+//!   `real_capture_addresses_past_the_frame` (tcpdump's arp-oobr.pcap).
 
+use super::{after, eth::ether_ntoa};
 use rsyslog_ffi::json::JsonSink;
+use std::ffi::CStr;
+use std::net::Ipv4Addr;
 
-/// Writes this layer's fields; returns the data left undecoded.
-pub fn decode<'a>(pkt: &'a [u8], _out: &mut impl JsonSink) -> &'a [u8] {
-    // Not decoded yet: everything counts as data.
-    pkt
+/// Field offsets of the ARP header.
+mod field {
+    use std::ops::Range;
+    pub const HW_TYPE: Range<usize> = 0..2;
+    pub const PROTO_TYPE: Range<usize> = 2..4;
+    pub const HW_LEN: usize = 4;
+    pub const PROTO_LEN: usize = 5;
+    pub const OPER: Range<usize> = 6..8;
+    /// Where the variable-length addresses start.
+    pub const ADDRS: usize = 8;
+    /// What the C module needs before it reads anything (Ethernet/IPv4 ARP).
+    pub const MIN_LEN: usize = 28;
 }
 
-/// RARP uses the ARP layout with its own field names.
-pub fn decode_rarp<'a>(pkt: &'a [u8], _out: &mut impl JsonSink) -> &'a [u8] {
-    pkt
+pub const HW_TYPE_ETHERNET: u16 = 1;
+pub const PROTO_TYPE_IPV4: u16 = 0x0800;
+
+/// A checked view of an ARP message.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Packet<'a> {
+    /// `None` when shorter than 28 bytes.
+    pub fn new_checked(buf: &'a [u8]) -> Option<Self> {
+        (buf.len() >= field::MIN_LEN).then_some(Packet { buf })
+    }
+    fn be16(&self, f: std::ops::Range<usize>) -> u16 {
+        u16::from_be_bytes([self.buf[f.start], self.buf[f.start + 1]])
+    }
+    pub fn hw_type(&self) -> u16 {
+        self.be16(field::HW_TYPE)
+    }
+    pub fn proto_type(&self) -> u16 {
+        self.be16(field::PROTO_TYPE)
+    }
+    pub fn hw_len(&self) -> u8 {
+        self.buf[field::HW_LEN]
+    }
+    pub fn proto_len(&self) -> u8 {
+        self.buf[field::PROTO_LEN]
+    }
+    pub fn operation(&self) -> u16 {
+        self.be16(field::OPER)
+    }
+    fn hw_len_usize(&self) -> usize {
+        self.hw_len() as usize
+    }
+    fn proto_len_usize(&self) -> usize {
+        self.proto_len() as usize
+    }
+    /// `n` bytes at `off`, `None` when not all of them were captured.
+    fn bytes<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
+        let b = self.buf.get(off..off + N)?;
+        let mut a = [0; N];
+        a.copy_from_slice(b);
+        Some(a)
+    }
+    /// Sender hardware address, read as an Ethernet address.
+    pub fn sender_hw(&self) -> Option<[u8; 6]> {
+        self.bytes(field::ADDRS)
+    }
+    /// Sender protocol address, read as an IPv4 address.
+    pub fn sender_proto(&self) -> Option<Ipv4Addr> {
+        self.bytes::<4>(field::ADDRS + self.hw_len_usize()).map(Ipv4Addr::from)
+    }
+    /// Target hardware address, read as an Ethernet address.
+    pub fn target_hw(&self) -> Option<[u8; 6]> {
+        self.bytes(field::ADDRS + self.hw_len_usize() + self.proto_len_usize())
+    }
+    /// Target protocol address, read as an IPv4 address.
+    pub fn target_proto(&self) -> Option<Ipv4Addr> {
+        self.bytes::<4>(field::ADDRS + 2 * self.hw_len_usize() + self.proto_len_usize())
+            .map(Ipv4Addr::from)
+    }
+}
+
+/// A parsed ARP message; an address is `None` when its type is not
+/// Ethernet / IPv4 or when it lies beyond the captured bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repr {
+    pub hw_type: u16,
+    pub proto_type: u16,
+    pub operation: u16,
+    pub sender_hw: Option<[u8; 6]>,
+    pub target_hw: Option<[u8; 6]>,
+    pub sender_proto: Option<Ipv4Addr>,
+    pub target_proto: Option<Ipv4Addr>,
+}
+
+impl Repr {
+    pub fn parse(p: &Packet<'_>) -> Repr {
+        let eth = p.hw_type() == HW_TYPE_ETHERNET;
+        let ip = p.proto_type() == PROTO_TYPE_IPV4;
+        Repr {
+            hw_type: p.hw_type(),
+            proto_type: p.proto_type(),
+            operation: p.operation(),
+            sender_hw: p.sender_hw().filter(|_| eth),
+            target_hw: p.target_hw().filter(|_| eth),
+            sender_proto: p.sender_proto().filter(|_| ip),
+            target_proto: p.target_proto().filter(|_| ip),
+        }
+    }
+}
+
+/// JSON names of one flavour (ARP or RARP).
+struct Names {
+    hw_type: &'static CStr,
+    proto_type: &'static CStr,
+    op: &'static CStr,
+    hw_src: &'static CStr,
+    hw_dst: &'static CStr,
+    p_src: &'static CStr,
+    p_dst: &'static CStr,
+    /// The C RARP parser shows the target hardware address as the source too.
+    src_hw_is_target: bool,
+}
+
+const ARP: Names = Names {
+    hw_type: c"ARP_hwType",
+    proto_type: c"ARP_pType",
+    op: c"ARP_op",
+    hw_src: c"ARP_hwSrc",
+    hw_dst: c"ARP_hwDst",
+    p_src: c"ARP_pSrc",
+    p_dst: c"ARP_pDst",
+    src_hw_is_target: false,
+};
+
+const RARP: Names = Names {
+    hw_type: c"RARP_hwType",
+    proto_type: c"RARP_pType",
+    op: c"RARP_op",
+    hw_src: c"RARP_hwSrc",
+    hw_dst: c"RARP_hwDst",
+    p_src: c"RARP_pSrc",
+    p_dst: c"RARP_pDst",
+    src_hw_is_target: true,
+};
+
+/// Writes the fields of `r`, leaving out the addresses that were not captured.
+fn put_fields(r: &Repr, n: &Names, out: &mut impl JsonSink) {
+    out.put_int(n.hw_type, r.hw_type as i32);
+    out.put_int(n.proto_type, r.proto_type as i32);
+    out.put_int(n.op, r.operation as i32);
+    let shown_src_hw = if n.src_hw_is_target { r.target_hw } else { r.sender_hw };
+    let fields = [
+        (n.hw_src, shown_src_hw.map(|a| ether_ntoa(&a))),
+        (n.hw_dst, r.target_hw.map(|a| ether_ntoa(&a))),
+        (n.p_src, r.sender_proto.map(|a| a.to_string())),
+        (n.p_dst, r.target_proto.map(|a| a.to_string())),
+    ];
+    for (key, value) in fields {
+        if let Some(v) = value {
+            out.put_str(key, v.as_bytes());
+        }
+    }
+}
+
+fn decode_as<'a>(pkt: &'a [u8], n: &Names, out: &mut impl JsonSink) -> &'a [u8] {
+    let Some(p) = Packet::new_checked(pkt) else {
+        return pkt;
+    };
+    put_fields(&Repr::parse(&p), n, out);
+    after(pkt, field::MIN_LEN)
+}
+
+/// Writes the ARP fields; returns what follows the first 28 bytes. A
+/// shorter packet emits nothing and is all data.
+pub fn decode<'a>(pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
+    decode_as(pkt, &ARP, out)
+}
+
+/// RARP: the ARP layout with `RARP_` names (see the module notes on `RARP_hwSrc`).
+pub fn decode_rarp<'a>(pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
+    decode_as(pkt, &RARP, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsyslog_ffi::TextJson;
+
+    fn request() -> Vec<u8> {
+        let mut p = vec![0, 1, 8, 0, 6, 4, 0, 1];
+        p.extend_from_slice(&[0x00, 0x0c, 0x29, 0x0a, 0x0b, 0x0c]);
+        p.extend_from_slice(&[192, 168, 1, 10]);
+        p.extend_from_slice(&[0; 6]);
+        p.extend_from_slice(&[192, 168, 1, 1]);
+        p
+    }
+
+    #[test]
+    fn short_is_all_data() {
+        let p = request();
+        let mut j = TextJson::new();
+        assert_eq!(decode(&p[..27], &mut j), &p[..27]);
+        assert_eq!(j.render(), "{ }");
+    }
+
+    #[test]
+    fn addresses_beyond_capture_are_left_out() {
+        // Hardware length 20: the target hardware address starts at 32 and the
+        // target IP at 52, past the 32 bytes; the sender IP (28..32) is there.
+        let mut p = request();
+        p[4] = 20;
+        p.extend_from_slice(&[0, 0, 0xaa, 0xbb]);
+        let mut j = TextJson::new();
+        assert_eq!(decode(&p, &mut j), &[0, 0, 0xaa, 0xbb]);
+        assert_eq!(
+            j.render(),
+            r#"{ "ARP_hwType": 1, "ARP_pType": 2048, "ARP_op": 1, "ARP_hwSrc": "0:c:29:a:b:c", "ARP_pSrc": "0.0.170.187" }"#
+        );
+        // Protocol length 18: both hardware addresses fit, the target IP (at 38) does not.
+        let mut p = request();
+        p[5] = 18;
+        p.extend_from_slice(&[0; 12]);
+        let mut j = TextJson::new();
+        decode(&p, &mut j);
+        assert!(
+            j.render()
+                .ends_with(r#""ARP_hwDst": "0:0:0:0:0:0", "ARP_pSrc": "192.168.1.10" }"#),
+            "{}",
+            j.render()
+        );
+    }
+
+    #[test]
+    fn rarp_target_beyond_capture_writes_no_hw_addresses() {
+        // Hardware length 14: the target hardware address (26..32) is cut, the
+        // sender IP (22..26) is there, the target IP (40..44) is not.
+        let mut p = request();
+        p[4] = 14;
+        let mut j = TextJson::new();
+        assert!(decode_rarp(&p, &mut j).is_empty());
+        assert_eq!(
+            j.render(),
+            r#"{ "RARP_hwType": 1, "RARP_pType": 2048, "RARP_op": 1, "RARP_pSrc": "0.0.192.168" }"#
+        );
+    }
+
+    #[test]
+    fn non_ethernet_non_ip_writes_only_the_types() {
+        let mut p = request();
+        p[1] = 6; // IEEE 802
+        p[2] = 0x86;
+        p[3] = 0xdd;
+        let mut j = TextJson::new();
+        decode(&p, &mut j);
+        assert_eq!(j.render(), r#"{ "ARP_hwType": 6, "ARP_pType": 34525, "ARP_op": 1 }"#);
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Decodes a whole captured frame: (rendered fields, `net_bytes_data`).
+    fn frame(hex: &str) -> (String, usize) {
+        let mut j = TextJson::new();
+        let d = crate::decode::decode_packet(&unhex(hex), &mut j);
+        (j.render(), d.data_len)
+    }
+
+    #[test]
+    fn real_capture_request() {
+        // tcpdump/tests/bgp-4byte-asn.pcap #1, as the C module printed it.
+        let (s, data) = frame("ffffffffffff020100010000080600010800060400010201000100000100020200000000000001000201");
+        assert_eq!(
+            s,
+            r#"{ "ETH_src": "2:1:0:1:0:0", "ETH_dst": "ff:ff:ff:ff:ff:ff", "ETH_type": 2054, "ETH_typestr": "ARP", "ARP_hwType": 1, "ARP_pType": 2048, "ARP_op": 1, "ARP_hwSrc": "2:1:0:1:0:0", "ARP_hwDst": "0:0:0:0:0:0", "ARP_pSrc": "1.0.2.2", "ARP_pDst": "1.0.2.1" }"#
+        );
+        assert_eq!(data, 0);
+    }
+
+    #[test]
+    fn real_capture_addresses_past_the_frame() {
+        // tcpdump/tests/arp-oobr.pcap #47: protocol length 36 puts the target
+        // addresses at 50.. of a 46-byte message. The C module printed
+        // "ARP_hwDst": "0:0:0:0:0:0" and "ARP_pDst": "0.0.0.0" from beyond it.
+        let (s, data) = frame(
+            "ffffffffffff001f29da2d7908060001080006240001001f29da2d79c0a80168000000000000c0a80101000000000000000000000000000000000000",
+        );
+        assert_eq!(
+            s,
+            r#"{ "ETH_src": "0:1f:29:da:2d:79", "ETH_dst": "ff:ff:ff:ff:ff:ff", "ETH_type": 2054, "ETH_typestr": "ARP", "ARP_hwType": 1, "ARP_pType": 2048, "ARP_op": 1, "ARP_hwSrc": "0:1f:29:da:2d:79", "ARP_pSrc": "192.168.1.104" }"#
+        );
+        assert_eq!(data, 0);
+    }
+
+    #[test]
+    fn rarp_shows_the_target_as_source() {
+        // A RARP request as the C module printed it (crafted: no RARP in the corpus).
+        let (s, data) = frame(
+            "ffffffffffff00e018b10cad80350001080006040003\
+             00e018b10cadc0a8010a0a0b0c0d0e0fc0a80101000000000000000000000000000000000000",
+        );
+        assert_eq!(
+            s,
+            r#"{ "ETH_src": "0:e0:18:b1:c:ad", "ETH_dst": "ff:ff:ff:ff:ff:ff", "ETH_type": 32821, "ETH_typestr": "REVARP", "RARP_hwType": 1, "RARP_pType": 2048, "RARP_op": 3, "RARP_hwSrc": "a:b:c:d:e:f", "RARP_hwDst": "a:b:c:d:e:f", "RARP_pSrc": "192.168.1.10", "RARP_pDst": "192.168.1.1" }"#
+        );
+        assert_eq!(data, 0);
+    }
 }
