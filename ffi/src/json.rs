@@ -6,8 +6,9 @@
 //! way rsyslog 8.2302/8.2504 print `%$!...%` (libfastjson's SPACED format).
 
 use crate::host::host;
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
 use std::ptr::NonNull;
+use std::sync::OnceLock;
 
 /// Something that receives an object's members in order. Keys replace an
 /// existing member in place, as `fjson_object_object_add` does.
@@ -57,12 +58,137 @@ impl Drop for JsonObj {
     }
 }
 
+/// `fjson_object_object_add_ex` option: the caller knows the key is not in the object.
+const FJSON_OBJECT_ADD_KEY_IS_NEW: c_uint = 1 << 1;
+/// `fjson_object_object_add_ex` option: the key outlives the object (no strdup).
+const FJSON_OBJECT_KEY_IS_CONSTANT: c_uint = 1 << 2;
+
+type AddEx = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_void, c_uint) -> c_int;
+
+/// What makes inserts cheap: `fjson_object_object_add_ex` (libfastjson ≥ 0.99.3;
+/// `None` on a host without it) and the read-only segments of this module's
+/// image, whose keys (literals) can be passed as constant keys because the
+/// module is pinned in memory (`RTLD_NODELETE`) for the life of the process.
+struct FastAdd {
+    add_ex: Option<AddEx>,
+    static_ranges: Vec<(usize, usize)>,
+}
+
+static FAST_ADD: OnceLock<FastAdd> = OnceLock::new();
+
+fn fast_add() -> &'static FastAdd {
+    FAST_ADD.get_or_init(|| {
+        let name = c"fjson_object_object_add_ex";
+        // SAFETY: dlsym with RTLD_DEFAULT only reads the global symbol table.
+        let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+        let add_ex = (!p.is_null()).then(|| {
+            // SAFETY: libfastjson declares `int fjson_object_object_add_ex(struct fjson_object*,
+            // const char*, struct fjson_object*, const unsigned)` (json_object.h, 0.99.3+).
+            unsafe { std::mem::transmute::<*mut c_void, AddEx>(p) }
+        });
+        let static_ranges = if pin_this_module() {
+            own_readonly_segments()
+        } else {
+            Vec::new()
+        };
+        FastAdd { add_ex, static_ranges }
+    })
+}
+
+/// Keeps this module mapped until the process ends (rsyslogd may dlclose it
+/// while messages holding our constant keys still exist). False when it fails.
+fn pin_this_module() -> bool {
+    // SAFETY: Dl_info is plain data; all-zero is a valid value.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    let here = pin_this_module as fn() -> bool as *const c_void;
+    // SAFETY: dladdr only reads the loader's tables and fills `info`.
+    if unsafe { libc::dladdr(here, &mut info) } == 0 || info.dli_fname.is_null() {
+        return false;
+    }
+    // SAFETY: dli_fname is the loader's NUL-terminated path of an object that is loaded;
+    // RTLD_NOLOAD only adds a reference (never loads), RTLD_NODELETE forbids unmapping.
+    let h = unsafe {
+        libc::dlopen(
+            info.dli_fname,
+            libc::RTLD_LAZY | libc::RTLD_NOLOAD | libc::RTLD_NODELETE,
+        )
+    };
+    // The reference is kept on purpose (the object stays loaded anyway).
+    !h.is_null()
+}
+
+/// Address ranges of the non-writable loaded segments of the object holding this code.
+fn own_readonly_segments() -> Vec<(usize, usize)> {
+    struct Search {
+        code: usize,
+        found: Vec<(usize, usize)>,
+    }
+    extern "C" fn each(info: *mut libc::dl_phdr_info, _size: libc::size_t, data: *mut c_void) -> c_int {
+        // SAFETY: dl_iterate_phdr passes a valid info for the duration of the call, and
+        // data is the &mut Search given below (no unwinding can happen in this body).
+        let (info, s) = unsafe { (&*info, &mut *(data as *mut Search)) };
+        if info.dlpi_phdr.is_null() {
+            return 0;
+        }
+        // SAFETY: dlpi_phdr points to dlpi_phnum program headers.
+        let phdrs = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) };
+        let base = info.dlpi_addr as usize;
+        let seg = |p: &libc::Elf64_Phdr| {
+            let start = base.wrapping_add(p.p_vaddr as usize);
+            (start, start.wrapping_add(p.p_memsz as usize))
+        };
+        let loads = || phdrs.iter().filter(|p| p.p_type == libc::PT_LOAD);
+        if !loads().any(|p| {
+            let (a, b) = seg(p);
+            (a..b).contains(&s.code)
+        }) {
+            return 0;
+        }
+        s.found = loads().filter(|p| p.p_flags & libc::PF_W == 0).map(seg).collect();
+        1
+    }
+    let mut s = Search {
+        code: own_readonly_segments as fn() -> Vec<(usize, usize)> as usize,
+        found: Vec::new(),
+    };
+    // SAFETY: the callback only reads the headers and writes into `s`, which outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(each), &mut s as *mut Search as *mut c_void) };
+    s.found
+}
+
+/// True when `key` lies in this module's read-only image (a literal), so it
+/// can be given to libfastjson without a copy.
+fn is_static_key(ranges: &[(usize, usize)], key: &CStr) -> bool {
+    let a = key.as_ptr() as usize;
+    let len = key.to_bytes_with_nul().len();
+    ranges.iter().any(|&(s, e)| a >= s && a.saturating_add(len) <= e)
+}
+
+/// An open container of a [`FjsonBuilder`].
+struct Level {
+    obj: *mut c_void,
+    is_array: bool,
+    /// Where this object's keys start in `FjsonBuilder::keys`.
+    keys_from: usize,
+    /// A key that is not tracked (not static) went in: later inserts look up.
+    untracked: bool,
+}
+
 /// Builds a libfastjson tree from [`JsonSink`] calls. Needs rsyslogd (or
 /// libfastjson) in the process; [`FjsonBuilder::new`] is `None` otherwise.
+///
+/// Inserts skip libfastjson's key lookup (a case-insensitive scan in
+/// rsyslogd) and its key copy when that is safe: the keys already put in
+/// each open object are tracked, and a key equal to one of them, ignoring
+/// ASCII case, still goes through the lookup so a duplicate replaces the
+/// member in place, as with `fjson_object_object_add`.
 pub struct FjsonBuilder {
     root: JsonObj,
-    /// Open containers below the root: (object or array pointer, is_array).
-    stack: Vec<(*mut c_void, bool)>,
+    /// Open containers, the root first (a null `obj` when it could not be created).
+    stack: Vec<Level>,
+    /// Static keys put in the open objects (pointer, length).
+    keys: Vec<(*const u8, usize)>,
+    fast: &'static FastAdd,
 }
 
 impl FjsonBuilder {
@@ -70,9 +196,18 @@ impl FjsonBuilder {
         let f = host().fns.fjson_object_new_object?;
         // SAFETY: returns a new object with refcount 1 (or NULL).
         let p = NonNull::new(unsafe { f() })?;
+        let mut stack = Vec::with_capacity(4);
+        stack.push(Level {
+            obj: p.as_ptr(),
+            is_array: false,
+            keys_from: 0,
+            untracked: false,
+        });
         Some(FjsonBuilder {
             root: JsonObj(p),
-            stack: Vec::with_capacity(4),
+            stack,
+            keys: Vec::with_capacity(32),
+            fast: fast_add(),
         })
     }
 
@@ -81,8 +216,43 @@ impl FjsonBuilder {
         self.root
     }
 
-    fn cur(&self) -> (*mut c_void, bool) {
-        self.stack.last().copied().unwrap_or((self.root.0.as_ptr(), false))
+    /// The finished tree, and the builder starts a new one (keeping its
+    /// buffers); `None` when no new object could be made (the builder is
+    /// then left empty: further members are dropped).
+    pub fn finish_and_renew(&mut self) -> Option<JsonObj> {
+        let f = host().fns.fjson_object_new_object?;
+        // SAFETY: returns a new object with refcount 1 (or NULL).
+        let p = NonNull::new(unsafe { f() })?;
+        self.stack.clear();
+        self.keys.clear();
+        self.stack.push(Level {
+            obj: p.as_ptr(),
+            is_array: false,
+            keys_from: 0,
+            untracked: false,
+        });
+        Some(std::mem::replace(&mut self.root, JsonObj(p)))
+    }
+
+    /// Options for `fjson_object_object_add_ex` when adding `key` to the open
+    /// object (and records the key), or `None` to use the plain add.
+    fn add_options(&mut self, key: &CStr) -> Option<c_uint> {
+        let lvl = self.stack.last_mut()?;
+        if !is_static_key(&self.fast.static_ranges, key) {
+            lvl.untracked = true;
+            return None;
+        }
+        let k = key.to_bytes();
+        let seen = lvl.untracked
+            || self.keys[lvl.keys_from..].iter().any(|&(p, n)| {
+                // SAFETY: tracked keys are static (in this module's pinned read-only image).
+                n == k.len() && unsafe { std::slice::from_raw_parts(p, n) }.eq_ignore_ascii_case(k)
+            });
+        if seen {
+            return Some(FJSON_OBJECT_KEY_IS_CONSTANT);
+        }
+        self.keys.push((k.as_ptr(), k.len()));
+        Some(FJSON_OBJECT_ADD_KEY_IS_NEW | FJSON_OBJECT_KEY_IS_CONSTANT)
     }
 
     /// Adds `v` to the open container; false (and `v` released) when there is
@@ -92,16 +262,27 @@ impl FjsonBuilder {
             return false;
         }
         let h = &host().fns;
-        let (cur, is_arr) = self.cur();
+        let (cur, is_arr) = self
+            .stack
+            .last()
+            .map_or((std::ptr::null_mut(), false), |l| (l.obj, l.is_array));
         let taken = match (cur.is_null(), is_arr, key) {
             (false, true, _) => h.fjson_object_array_add.map(|f| {
                 // SAFETY: cur is a live array we own; v's ownership passes to it.
                 unsafe { f(cur, v) };
             }),
-            (false, false, Some(k)) => h.fjson_object_object_add.map(|f| {
-                // SAFETY: cur is a live object we own; the key is copied; v's ownership passes to it.
-                unsafe { f(cur, k.as_ptr(), v) };
-            }),
+            (false, false, Some(k)) => match (self.fast.add_ex, self.add_options(k)) {
+                (Some(f), Some(opts)) => {
+                    // SAFETY: cur is a live object we own; v's ownership passes to it; a
+                    // constant key is static and the module pinned; a new key is not in cur.
+                    unsafe { f(cur, k.as_ptr(), v, opts) };
+                    Some(())
+                }
+                _ => h.fjson_object_object_add.map(|f| {
+                    // SAFETY: cur is a live object we own; the key is copied; v's ownership passes to it.
+                    unsafe { f(cur, k.as_ptr(), v) };
+                }),
+            },
             _ => None,
         }
         .is_some();
@@ -126,7 +307,12 @@ impl FjsonBuilder {
         // SAFETY: constructor returning a new object (or NULL).
         let o = ctor.map_or(std::ptr::null_mut(), |f| unsafe { f() });
         let kept = if self.attach(key, o) { o } else { std::ptr::null_mut() };
-        self.stack.push((kept, array));
+        self.stack.push(Level {
+            obj: kept,
+            is_array: array,
+            keys_from: self.keys.len(),
+            untracked: false,
+        });
     }
 }
 
@@ -169,7 +355,12 @@ impl JsonSink for FjsonBuilder {
         self.open(None, false);
     }
     fn end(&mut self) {
-        self.stack.pop();
+        // The root stays open.
+        if self.stack.len() > 1 {
+            if let Some(l) = self.stack.pop() {
+                self.keys.truncate(l.keys_from);
+            }
+        }
     }
 }
 
@@ -373,5 +564,16 @@ mod tests {
     fn empty_object() {
         assert_eq!(TextJson::new().render(), "{ }");
         assert!(FjsonBuilder::new().is_none(), "no libfastjson outside rsyslogd");
+    }
+
+    #[test]
+    fn literal_keys_are_static_heap_keys_are_not() {
+        let ranges = own_readonly_segments();
+        assert!(!ranges.is_empty());
+        assert!(is_static_key(&ranges, c"net_src_ip"));
+        let heap = std::ffi::CString::new("Host").unwrap();
+        assert!(!is_static_key(&ranges, &heap));
+        let stack = *b"Host\0";
+        assert!(!is_static_key(&ranges, CStr::from_bytes_with_nul(&stack).unwrap()));
     }
 }

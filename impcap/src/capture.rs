@@ -1,6 +1,6 @@
 //! Capture sources (pcap file or live interface) and the per-packet message.
 
-use crate::decode::{decode_packet, hex_upper};
+use crate::decode::decode_packet;
 use crate::time::rfc3339_utc_micros;
 use crate::{Instance, Settings};
 use rsyslog_ffi::json::JsonSink;
@@ -90,10 +90,61 @@ fn activate_error(e: &pcap::Error) -> String {
     }
 }
 
+/// Formats packet timestamps as [`rfc3339_utc_micros`] does, reusing the
+/// date and time of day of the previous packet when the second is the same.
+#[derive(Debug, Default)]
+pub struct TimestampCache {
+    sec: Option<i64>,
+    /// `YYYY-MM-DDTHH:MM:SS.uuuuuu+00:00` of the last packet.
+    text: Vec<u8>,
+}
+
+impl TimestampCache {
+    pub fn format(&mut self, secs: i64, usecs: i64) -> &[u8] {
+        const LEN: usize = "2005-03-30T08:52:17.733384+00:00".len();
+        if !(0..1_000_000).contains(&usecs) {
+            self.sec = None;
+            self.text = rfc3339_utc_micros(secs, usecs).into_bytes();
+            return &self.text;
+        }
+        if self.sec != Some(secs) || self.text.len() != LEN {
+            self.text = rfc3339_utc_micros(secs, 0).into_bytes();
+            self.sec = (self.text.len() == LEN).then_some(secs);
+            if self.sec.is_none() {
+                // A year beyond 9999 (or before 0): no fixed layout to patch.
+                self.text = rfc3339_utc_micros(secs, usecs).into_bytes();
+                return &self.text;
+            }
+        }
+        let mut u = usecs as u32;
+        for i in (20..26).rev() {
+            self.text[i] = b'0' + (u % 10) as u8;
+            u /= 10;
+        }
+        &self.text
+    }
+}
+
+/// Upper-case hex of `data` into `out` (cleared first).
+pub fn hex_into(data: &[u8], out: &mut Vec<u8>) {
+    const H: &[u8; 16] = b"0123456789ABCDEF";
+    out.clear();
+    out.resize(data.len() * 2, 0);
+    for (pair, &b) in out.chunks_exact_mut(2).zip(data) {
+        pair[0] = H[(b >> 4) as usize];
+        pair[1] = H[(b & 15) as usize];
+    }
+}
+
 /// Writes a packet's metadata object; returns the undecoded rest.
 pub fn write_metadata<'p>(out: &mut impl JsonSink, id: u64, ts: (i64, i64), total_len: u32, pkt: &'p [u8]) -> &'p [u8] {
+    write_metadata_with(out, id, TimestampCache::default().format(ts.0, ts.1), total_len, pkt)
+}
+
+/// [`write_metadata`] with the timestamp already formatted.
+pub fn write_metadata_with<'p>(out: &mut impl JsonSink, id: u64, ts: &[u8], total_len: u32, pkt: &'p [u8]) -> &'p [u8] {
     out.put_int(c"ID", id as i32);
-    out.put_str(c"timestamp", rfc3339_utc_micros(ts.0, ts.1).as_bytes());
+    out.put_str(c"timestamp", ts);
     out.put_int(c"net_bytes_total", total_len as i32);
     let d = decode_packet(pkt, out);
     out.put_int(c"net_bytes_data", d.data_len as i32);
@@ -102,8 +153,7 @@ pub fn write_metadata<'p>(out: &mut impl JsonSink, id: u64, ts: (i64, i64), tota
 
 /// Writes the data object: `{ "length": 2*n, "content": "<HEX>" }`.
 pub fn write_data(out: &mut impl JsonSink, rest: &[u8], scratch: &mut Vec<u8>) {
-    scratch.clear();
-    hex_upper(rest, scratch);
+    hex_into(rest, scratch);
     out.put_int(c"length", scratch.len() as i32);
     out.put_str(c"content", scratch);
 }
@@ -116,24 +166,41 @@ struct Emitter<'a> {
     id: u64,
     batch: Batch,
     hex: Vec<u8>,
+    ts: TimestampCache,
+    /// Builders reused from packet to packet (created on first use).
+    json: Option<(FjsonBuilder, FjsonBuilder)>,
 }
 
 impl Emitter<'_> {
     fn packet(&mut self, hdr: &pcap::PacketHeader, data: &[u8]) -> RsResult {
         self.id += 1;
         let no_json = || RsError::new(ret::INTERNAL_ERROR, "impcap: libfastjson not available");
-        let mut meta = FjsonBuilder::new().ok_or_else(no_json)?;
-        let rest = write_metadata(&mut meta, self.id, (hdr.ts.tv_sec, hdr.ts.tv_usec), hdr.len, data);
-        let mut dat = FjsonBuilder::new().ok_or_else(no_json)?;
-        write_data(&mut dat, rest, &mut self.hex);
+        if self.json.is_none() {
+            let m = FjsonBuilder::new().ok_or_else(no_json)?;
+            let d = FjsonBuilder::new().ok_or_else(no_json)?;
+            self.json = Some((m, d));
+        }
+        let Some((meta_b, dat_b)) = self.json.as_mut() else {
+            return Err(no_json());
+        };
+        let ts = self.ts.format(hdr.ts.tv_sec, hdr.ts.tv_usec);
+        let rest = write_metadata_with(meta_b, self.id, ts, hdr.len, data);
+        write_data(dat_b, rest, &mut self.hex);
+        let meta = meta_b.finish_and_renew();
+        let dat = dat_b.finish_and_renew();
+        let (Some(meta), Some(dat)) = (meta, dat) else {
+            // A builder could not start its next tree: start over next time.
+            self.json = None;
+            return Err(RsError::code(ret::OUT_OF_MEMORY));
+        };
         let mut msg = Msg::new()?;
         msg.set_input_name(self.input_name);
         msg.set_ruleset(self.ruleset);
         if let Some(t) = self.tag {
             msg.set_tag(t);
         }
-        msg.add_json(&self.settings.data_container, dat.finish())?;
-        msg.add_json(&self.settings.metadata_container, meta.finish())?;
+        msg.add_json(&self.settings.data_container, dat)?;
+        msg.add_json(&self.settings.metadata_container, meta)?;
         self.batch.add(msg, None)
     }
 }
@@ -158,6 +225,8 @@ pub fn run_source(src: Source, settings: &Settings, input_name: &Prop, thread: &
         id: 0,
         batch: Batch::new(),
         hex: Vec::new(),
+        ts: TimestampCache::default(),
+        json: None,
     };
     match handle {
         Handle::File(mut cap) => {
@@ -247,5 +316,32 @@ mod tests {
         let mut d = TextJson::new();
         write_data(&mut d, rest, &mut Vec::new());
         assert_eq!(d.render(), r#"{ "length": 12, "content": "616263646566" }"#);
+    }
+
+    #[test]
+    fn timestamp_cache_matches_the_formatter() {
+        let mut c = TimestampCache::default();
+        for &(s, u) in &[
+            (1_112_172_737, 733_384),
+            (1_112_172_737, 5),
+            (1_112_172_738, 999_999),
+            (0, 0),
+            (-1, 10),
+            (1_112_172_738, 1_000_001),
+            (1_112_172_738, -3),
+            (253_402_300_800, 7),
+            (1_112_172_738, 12),
+        ] {
+            assert_eq!(c.format(s, u), rfc3339_utc_micros(s, u).as_bytes(), "{s} {u}");
+        }
+    }
+
+    #[test]
+    fn hex_matches_the_decoder_helper() {
+        let data: Vec<u8> = (0..=255).collect();
+        let (mut a, mut b) = (Vec::new(), vec![1, 2, 3]);
+        crate::decode::hex_upper(&data, &mut a);
+        hex_into(&data, &mut b);
+        assert_eq!(a, b);
     }
 }
