@@ -21,6 +21,8 @@ pub mod ipx;
 pub mod llc;
 pub mod smb;
 pub mod tcp;
+#[cfg(test)]
+mod testutil;
 pub mod udp;
 
 use rsyslog_ffi::json::JsonSink;
