@@ -34,28 +34,10 @@ if [[ -e $STAMP ]]; then
     exit 0
 fi
 mkdir -p "$CORPUS"
-APTDIR=$(mktemp -d "${TMPDIR:-/tmp}/rsyslog-rs-corpus.XXXXXX")
-trap 'rm -rf "$APTDIR"' EXIT
-chmod 755 "$APTDIR"
-mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/dl"
-cat >"$APTDIR/$SUITE-src.sources" <<EOF
-Types: deb-src
-URIs: $MIRROR
-Suites: $SUITE
-Components: main
-Signed-By: $KEYRING
-EOF
-if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then
-    chown _apt "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/dl"
-fi
-APT_OPTS=(
-    -o "Dir::Etc::SourceList=/dev/null"
-    -o "Dir::Etc::SourceParts=$APTDIR"
-    -o "Dir::State::Lists=$APTDIR/lists"
-    -o "Dir::Cache=$APTDIR/cache"
-)
+# shellcheck source=../private-apt.sh
+. "$(dirname "$0")/../private-apt.sh"
 say "apt-get update of a private deb-src list ($SUITE)"
-apt-get -q "${APT_OPTS[@]}" update >"$APTDIR/update.log" 2>&1 ||
+private_apt "$SUITE" "$MIRROR" "$KEYRING" ||
     { tail -n 20 "$APTDIR/update.log" >&2; die "apt-get update failed"; }
 for pkg in "${!DIRS[@]}"; do
     say "apt-get source --tar-only $pkg"

@@ -142,31 +142,12 @@ if [ -s "$ORIG" ]; then
 else
     [ -r "$KEYRING" ] || die "$KEYRING missing (install debian-archive-keyring)"
     mkdir -p "$SRCDIR"
-    APTDIR=$(mktemp -d "${TMPDIR:-/tmp}/rsyslog-rs-apt.XXXXXX")
-    trap 'rm -rf "$APTDIR"' EXIT
-    chmod 755 "$APTDIR"
-    mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/dl"
-    cat >"$APTDIR/$DEB_SUITE-src.sources" <<EOF
-Types: deb-src
-URIs: $DEB_MIRROR
-Suites: $DEB_SUITE
-Components: main
-Signed-By: $KEYRING
-EOF
-    # Let apt's unprivileged _apt downloader write into our private folder
-    # (avoids the "Download is performed unsandboxed" warning when root).
-    if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then
-        chown _apt "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/dl"
-    fi
-    APT_OPTS=(
-        -o "Dir::Etc::SourceList=/dev/null"
-        -o "Dir::Etc::SourceParts=$APTDIR"
-        -o "Dir::State::Lists=$APTDIR/lists"
-        -o "Dir::Cache=$APTDIR/cache"
-    )
+    # shellcheck source=../private-apt.sh
+    . "$(dirname "$0")/../private-apt.sh"
     say "apt-get update of a private deb-src list ($DEB_MIRROR $DEB_SUITE main, signed-by $KEYRING)"
-    apt-get -q "${APT_OPTS[@]}" update >"$LOGDIR/apt-src-update.log" 2>&1 ||
-        { tail -n 20 "$LOGDIR/apt-src-update.log" >&2; die "private apt-get update failed"; }
+    private_apt "$DEB_SUITE" "$DEB_MIRROR" "$KEYRING" ||
+        { cp "$APTDIR/update.log" "$LOGDIR/apt-src-update.log"; tail -n 20 "$LOGDIR/apt-src-update.log" >&2; die "private apt-get update failed"; }
+    cp "$APTDIR/update.log" "$LOGDIR/apt-src-update.log"
     if grep -qE '^(W|E): .*(NO_PUBKEY|not signed|EXPKEYSIG|InRelease.*invalid|Failed)' "$LOGDIR/apt-src-update.log"; then
         cat "$LOGDIR/apt-src-update.log" >&2
         die "signature/download problem in private apt-get update"

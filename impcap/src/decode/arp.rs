@@ -212,6 +212,7 @@ pub fn decode_rarp<'a>(pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::testutil::frame;
     use rsyslog_ffi::TextJson;
 
     fn request() -> Vec<u8> {
@@ -281,20 +282,6 @@ mod tests {
         let mut j = TextJson::new();
         decode(&p, &mut j);
         assert_eq!(j.render(), r#"{ "ARP_hwType": 6, "ARP_pType": 34525, "ARP_op": 1 }"#);
-    }
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
-    /// Decodes a whole captured frame: (rendered fields, `net_bytes_data`).
-    fn frame(hex: &str) -> (String, usize) {
-        let mut j = TextJson::new();
-        let d = crate::decode::decode_packet(&unhex(hex), &mut j);
-        (j.render(), d.data_len)
     }
 
     #[test]

@@ -78,6 +78,7 @@ pub fn decode<'a>(pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::testutil::frame;
     use rsyslog_ffi::TextJson;
 
     #[test]
@@ -110,20 +111,6 @@ mod tests {
             j.render(),
             r#"{ "net_icmp_type": 129, "net_icmp_code": 0, "icmp_checksum": 4660 }"#
         );
-    }
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
-    /// Decodes a whole captured frame: (rendered fields, `net_bytes_data`).
-    fn frame(hex: &str) -> (String, usize) {
-        let mut j = TextJson::new();
-        let d = crate::decode::decode_packet(&unhex(hex), &mut j);
-        (j.render(), d.data_len)
     }
 
     #[test]

@@ -132,6 +132,7 @@ pub fn decode<'a>(pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::testutil::frame;
     use rsyslog_ffi::TextJson;
 
     #[test]
@@ -152,20 +153,6 @@ mod tests {
         assert_eq!(decode(&p, &mut j), &[7, 0]);
         let s = j.render();
         assert!(s.contains(r#""IPX_dest_net": -2, "IPX_src_net": -2147483648"#), "{s}");
-    }
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
-    /// Decodes a whole captured frame: (rendered fields, `net_bytes_data`).
-    fn frame(hex: &str) -> (String, usize) {
-        let mut j = TextJson::new();
-        let d = crate::decode::decode_packet(&unhex(hex), &mut j);
-        (j.render(), d.data_len)
     }
 
     #[test]

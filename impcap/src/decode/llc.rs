@@ -156,6 +156,7 @@ pub fn decode<'a>(pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::testutil::frame;
     use rsyslog_ffi::TextJson;
 
     fn render(p: &[u8]) -> (String, usize) {
@@ -190,20 +191,6 @@ mod tests {
         assert_eq!(n, 1);
         // Three bytes of an I frame: the header runs past the end, nothing is left.
         assert_eq!(render(&[0xf0, 0xf0, 0x00]).1, 0);
-    }
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
-    /// Decodes a whole captured frame: (rendered fields, `net_bytes_data`).
-    fn frame(hex: &str) -> (String, usize) {
-        let mut j = TextJson::new();
-        let d = crate::decode::decode_packet(&unhex(hex), &mut j);
-        (j.render(), d.data_len)
     }
 
     #[test]

@@ -49,3 +49,10 @@ pub fn assert_stays_inside(decode: impl Fn(&[u8]) -> &[u8], samples: &[Vec<u8>])
         }
     }
 }
+
+/// Decodes a whole captured frame: (rendered fields, `net_bytes_data`).
+pub fn frame(hex_frame: &str) -> (String, usize) {
+    let mut j = TextJson::new();
+    let d = crate::decode::decode_packet(&hex(hex_frame), &mut j);
+    (j.render(), d.data_len)
+}
