@@ -1,6 +1,6 @@
 //! Capture sources (pcap file or live interface) and the per-packet message.
 
-use crate::decode::decode_packet;
+use crate::decode::{decode_packet, hex_upper};
 use crate::time::rfc3339_utc_micros;
 use crate::{Instance, Settings};
 use rsyslog_ffi::json::JsonSink;
@@ -125,17 +125,6 @@ impl TimestampCache {
     }
 }
 
-/// Upper-case hex of `data` into `out` (cleared first).
-pub fn hex_into(data: &[u8], out: &mut Vec<u8>) {
-    const H: &[u8; 16] = b"0123456789ABCDEF";
-    out.clear();
-    out.resize(data.len() * 2, 0);
-    for (pair, &b) in out.chunks_exact_mut(2).zip(data) {
-        pair[0] = H[(b >> 4) as usize];
-        pair[1] = H[(b & 15) as usize];
-    }
-}
-
 /// Writes a packet's metadata object; returns the undecoded rest.
 pub fn write_metadata<'p>(out: &mut impl JsonSink, id: u64, ts: (i64, i64), total_len: u32, pkt: &'p [u8]) -> &'p [u8] {
     write_metadata_with(out, id, TimestampCache::default().format(ts.0, ts.1), total_len, pkt)
@@ -153,7 +142,8 @@ pub fn write_metadata_with<'p>(out: &mut impl JsonSink, id: u64, ts: &[u8], tota
 
 /// Writes the data object: `{ "length": 2*n, "content": "<HEX>" }`.
 pub fn write_data(out: &mut impl JsonSink, rest: &[u8], scratch: &mut Vec<u8>) {
-    hex_into(rest, scratch);
+    scratch.clear();
+    hex_upper(rest, scratch);
     out.put_int(c"length", scratch.len() as i32);
     out.put_str(c"content", scratch);
 }
@@ -334,14 +324,5 @@ mod tests {
         ] {
             assert_eq!(c.format(s, u), rfc3339_utc_micros(s, u).as_bytes(), "{s} {u}");
         }
-    }
-
-    #[test]
-    fn hex_matches_the_decoder_helper() {
-        let data: Vec<u8> = (0..=255).collect();
-        let (mut a, mut b) = (Vec::new(), vec![1, 2, 3]);
-        crate::decode::hex_upper(&data, &mut a);
-        hex_into(&data, &mut b);
-        assert_eq!(a, b);
     }
 }

@@ -67,13 +67,14 @@ fn offset_in(whole: &[u8], part: &[u8]) -> usize {
     off.min(whole.len())
 }
 
-/// Upper-case hex of `data`, as the C module's data container holds it.
+/// Appends the upper-case hex of `data`, as the C module's data container holds it.
 pub fn hex_upper(data: &[u8], out: &mut Vec<u8>) {
     const H: &[u8; 16] = b"0123456789ABCDEF";
-    out.reserve(data.len() * 2);
-    for &b in data {
-        out.push(H[(b >> 4) as usize]);
-        out.push(H[(b & 15) as usize]);
+    let start = out.len();
+    out.resize(start + data.len() * 2, 0);
+    for (pair, &b) in out[start..].chunks_exact_mut(2).zip(data) {
+        pair[0] = H[(b >> 4) as usize];
+        pair[1] = H[(b & 15) as usize];
     }
 }
 
