@@ -63,7 +63,7 @@ const FJSON_OBJECT_ADD_KEY_IS_NEW: c_uint = 1 << 1;
 /// `fjson_object_object_add_ex` option: the key outlives the object (no strdup).
 const FJSON_OBJECT_KEY_IS_CONSTANT: c_uint = 1 << 2;
 
-type AddEx = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_void, c_uint) -> c_int;
+type AddEx = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_void, c_uint);
 
 /// What makes inserts cheap: `fjson_object_object_add_ex` (libfastjson ≥ 0.99.3;
 /// `None` on a host without it) and the read-only segments of this module's
@@ -82,7 +82,7 @@ fn fast_add() -> &'static FastAdd {
         // SAFETY: dlsym with RTLD_DEFAULT only reads the global symbol table.
         let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
         let add_ex = (!p.is_null()).then(|| {
-            // SAFETY: libfastjson declares `int fjson_object_object_add_ex(struct fjson_object*,
+            // SAFETY: libfastjson declares `void fjson_object_object_add_ex(struct fjson_object*,
             // const char*, struct fjson_object*, const unsigned)` (json_object.h, 0.99.3+).
             unsafe { std::mem::transmute::<*mut c_void, AddEx>(p) }
         });
@@ -217,14 +217,15 @@ impl FjsonBuilder {
     }
 
     /// The finished tree, and the builder starts a new one (keeping its
-    /// buffers); `None` when no new object could be made (the builder is
-    /// then left empty: further members are dropped).
+    /// buffers); `None` when no new object could be made: the builder then
+    /// has no open container (further members are dropped) and must not be
+    /// reused.
     pub fn finish_and_renew(&mut self) -> Option<JsonObj> {
+        self.stack.clear();
+        self.keys.clear();
         let f = host().fns.fjson_object_new_object?;
         // SAFETY: returns a new object with refcount 1 (or NULL).
         let p = NonNull::new(unsafe { f() })?;
-        self.stack.clear();
-        self.keys.clear();
         self.stack.push(Level {
             obj: p.as_ptr(),
             is_array: false,
@@ -405,8 +406,11 @@ impl TextJson {
 
     /// Inserts (or replaces in place) a member; returns its index.
     fn put(&mut self, key: Option<&CStr>, v: JVal) -> usize {
+        // rsyslogd runs libfastjson with case-insensitive keys: a key equal
+        // to an earlier one but for case replaces its value, and the first
+        // spelling stays (checked with `set $!x!Host` / `set $!x!host`).
         fn upsert(m: &mut Vec<(Vec<u8>, JVal)>, k: &[u8], v: JVal) -> usize {
-            if let Some(i) = m.iter().position(|(x, _)| x == k) {
+            if let Some(i) = m.iter().position(|(x, _)| x.eq_ignore_ascii_case(k)) {
                 m[i].1 = v;
                 i
             } else {
@@ -551,7 +555,7 @@ mod tests {
         j.begin_object(c"h");
         j.put_str(c"Host", b"a");
         j.put_str(c"Accept", b"b");
-        j.put_str(c"Host", b"c");
+        j.put_str(c"host", b"c");
         j.end();
         j.put_int(c"n", 1);
         assert_eq!(

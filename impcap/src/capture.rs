@@ -81,6 +81,8 @@ fn activate_error(e: &pcap::Error) -> String {
     let t = pcap_text(e);
     if t.contains("No such device") || t.contains("doesn't exist") {
         "device doesn't exist".to_string()
+    } else if (t.contains("ermission") || t.contains("not permitted")) && t.contains("promiscuous") {
+        "elevated privilege needed to put interface in promiscuous mode".to_string()
     } else if t.contains("ermission") || t.contains("not permitted") {
         "elevated privilege needed to open capture interface".to_string()
     } else if t.contains("not up") {

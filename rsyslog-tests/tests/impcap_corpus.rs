@@ -180,6 +180,28 @@ fn generated() -> Vec<Frame> {
             &ipv4_tcp(445, 5, b"\x00\x00\x00\x20\xffSMB\x72\x00\x00\x00\x00\x18"),
         ),
         ethernet(B, A, 0x0800, &ipv4_tcp(80, 15, b"")),
+        // Repeated keys (the fast insert path must still replace in place,
+        // case-insensitively as rsyslogd's libfastjson does).
+        ethernet(
+            B,
+            A,
+            0x0800,
+            &ipv4_tcp(
+                80,
+                5,
+                b"GET / HTTP/1.1\r\nHost: a\r\nAccept: x\r\nhost: b\r\nHOST: c\r\n\r\n",
+            ),
+        ),
+        ethernet(B, A, 0x86dd, &{
+            // IPv6 with two fragment headers, then UDP.
+            let mut v = vec![0x60, 0, 0, 0, 0, 28, 44, 64];
+            v.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+            v.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+            v.extend_from_slice(&[44, 0, 0x00, 0x01, 0, 0, 0, 7]);
+            v.extend_from_slice(&[17, 0, 0x00, 0x08, 0, 0, 0, 9]);
+            v.extend_from_slice(&[0x30, 0x39, 0x30, 0x3a, 0, 12, 0, 0, b'd', b'u', b'p', b'!']);
+            v
+        }),
     ];
     // Every prefix of a TCP/HTTP frame: each header boundary is crossed.
     let full = ethernet(B, A, 0x0800, &ipv4_tcp(80, 6, b"GET / HTTP/1.0\r\n\r\n"));
@@ -233,7 +255,7 @@ fn split_line(line: &str) -> Option<(&str, &str)> {
 fn corpus_output_is_identical_to_the_c_impcap() {
     let Some(tree) = std::env::var_os("RSYSLOG_2504_TREE").map(PathBuf::from) else {
         assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
+            !rsyslog_tests::host::is_ci_value(std::env::var("CI").ok().as_deref()),
             "RSYSLOG_2504_TREE not set under CI: the differential test needs the 8.2504 build"
         );
         eprintln!("SKIP corpus differential test: set RSYSLOG_2504_TREE (upstream/build.sh --print-env)");

@@ -44,7 +44,8 @@ pub fn decode_packet(pkt: &[u8], out: &mut impl JsonSink) -> Decoded {
     let data_offset = offset_in(pkt, rest);
     Decoded {
         data_offset,
-        data_len: rest.len(),
+        // Never past the packet, even if a decoder broke the subslice rule.
+        data_len: rest.len().min(pkt.len() - data_offset),
     }
 }
 
