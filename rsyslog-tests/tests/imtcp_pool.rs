@@ -15,7 +15,7 @@ const T: Duration = Duration::from_secs(20);
 /// `<13>pool: s<sender> m<seq>` with LF framing for even senders, octet counting for odd ones.
 fn frame(sender: usize, seq: usize, text: &str) -> Vec<u8> {
     let m = format!("<13>pool: s{sender} m{seq} {text}");
-    if sender % 2 == 0 {
+    if sender.is_multiple_of(2) {
         format!("{m}\n").into_bytes()
     } else {
         format!("{} {m}", m.len()).into_bytes()
@@ -66,7 +66,7 @@ if $inputname == "imtcp" then action(type="omfile" file="${{WORKDIR}}/out" templ
     for s in senders {
         s.join().unwrap();
     }
-    let lines = d.wait_lines("out", SENDERS * MSGS, Duration::from_secs(60));
+    d.wait_lines("out", SENDERS * MSGS, Duration::from_secs(60));
     // A little longer: anything delivered twice would show up now.
     std::thread::sleep(Duration::from_millis(300));
     let st = d.stop();
@@ -93,8 +93,11 @@ fn many_senders_exactly_once_with_four_workers() {
     many_senders_exactly_once(4);
 }
 
-/// Parses impstats legacy lines "<date>: <name>: origin=<o> k=v ..." into name → (origin, [(k, v)]).
-fn stats_lines(text: &str) -> Vec<(String, String, Vec<(String, u64)>)> {
+/// One impstats line: name, origin, counters in order.
+type StatsLine = (String, String, Vec<(String, u64)>);
+
+/// Parses impstats legacy lines "<date>: <name>: origin=<o> k=v ...".
+fn stats_lines(text: &str) -> Vec<StatsLine> {
     let mut out = Vec::new();
     for l in text.lines() {
         let Some(i) = l.find(": origin=") else { continue };
