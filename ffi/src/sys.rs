@@ -1,9 +1,10 @@
 //! Safe wrappers for the few system calls the modules need beyond std:
 //! `poll` (returns on EINTR, so SIGTTIN from rsyslog wakes a waiting input
-//! thread, unlike std's retrying calls) and socket address conversion.
+//! thread, unlike std's retrying calls), edge-triggered one-shot `epoll`
+//! with an `eventfd` for wakeups, and socket address conversion.
 
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 /// One descriptor to poll for readability.
@@ -48,6 +49,135 @@ pub fn poll(fds: &mut [PollFd], timeout: Duration) -> std::io::Result<usize> {
 pub fn wait_readable(fd: RawFd, timeout: Duration) -> bool {
     let mut p = [PollFd::readable(fd)];
     matches!(poll(&mut p, timeout), Ok(n) if n > 0)
+}
+
+/// An epoll instance whose descriptors are registered edge-triggered and
+/// one-shot (`EPOLLIN | EPOLLET | EPOLLONESHOT`): after an event is reported
+/// for a descriptor it stays silent until [`Epoll::rearm`], so whoever took
+/// the event owns the descriptor until it re-arms it.
+#[derive(Debug)]
+pub struct Epoll {
+    fd: OwnedFd,
+}
+
+/// One reported readiness: the caller's token and whether the descriptor is
+/// in error or hung up (a read will tell the details).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpollEvent {
+    pub token: u64,
+    pub error: bool,
+}
+
+const ONESHOT_IN: u32 = (libc::EPOLLIN | libc::EPOLLET | libc::EPOLLONESHOT) as u32;
+
+fn cvt(r: libc::c_int) -> std::io::Result<libc::c_int> {
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+impl Epoll {
+    /// `epoll_create1(EPOLL_CLOEXEC)`
+    pub fn new() -> std::io::Result<Epoll> {
+        // SAFETY: plain system call; a non-negative result is a new descriptor we own.
+        let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        // SAFETY: `fd` was just created and is owned by nobody else.
+        Ok(Epoll {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    fn ctl(&self, op: libc::c_int, fd: RawFd, token: u64) -> std::io::Result<()> {
+        let mut ev = libc::epoll_event {
+            events: ONESHOT_IN,
+            u64: token,
+        };
+        // SAFETY: `ev` is a valid epoll_event for the duration of the call (ignored for DEL).
+        cvt(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd, &mut ev) }).map(|_| ())
+    }
+
+    /// Registers `fd` for readability (edge-triggered, one-shot) under `token`.
+    pub fn add(&self, fd: &impl AsRawFd, token: u64) -> std::io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd.as_raw_fd(), token)
+    }
+
+    /// Re-arms a one-shot registration; readiness that arrived meanwhile is
+    /// reported by the next wait.
+    pub fn rearm(&self, fd: &impl AsRawFd, token: u64) -> std::io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd.as_raw_fd(), token)
+    }
+
+    /// Removes `fd` from the set.
+    pub fn delete(&self, fd: &impl AsRawFd) -> std::io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_DEL, fd.as_raw_fd(), 0)
+    }
+
+    /// `epoll_wait` for up to `out.capacity()` (at least 1) events; an
+    /// interrupted call (EINTR, e.g. rsyslog's SIGTTIN) returns with none.
+    pub fn wait(&self, out: &mut Vec<EpollEvent>, timeout: Duration) -> std::io::Result<()> {
+        out.clear();
+        let max = out.capacity().clamp(1, 1024);
+        let mut raw = vec![libc::epoll_event { events: 0, u64: 0 }; max];
+        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: `raw` holds `max` writable epoll_event entries.
+        let n = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), raw.as_mut_ptr(), max as libc::c_int, ms) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            return if e.kind() == std::io::ErrorKind::Interrupted {
+                Ok(())
+            } else {
+                Err(e)
+            };
+        }
+        out.extend(raw[..n as usize].iter().map(|e| {
+            let (events, token) = (e.events, e.u64);
+            EpollEvent {
+                token,
+                error: events & (libc::EPOLLERR | libc::EPOLLHUP) as u32 != 0,
+            }
+        }));
+        Ok(())
+    }
+}
+
+/// A non-blocking `eventfd`: one thread [`EventFd::notify`]s, a waiter that
+/// registered it in an [`Epoll`] wakes up.
+#[derive(Debug)]
+pub struct EventFd {
+    fd: OwnedFd,
+}
+
+impl EventFd {
+    pub fn new() -> std::io::Result<EventFd> {
+        // SAFETY: plain system call; a non-negative result is a new descriptor we own.
+        let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
+        // SAFETY: `fd` was just created and is owned by nobody else.
+        Ok(EventFd {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Makes the descriptor readable (adds 1 to the counter).
+    pub fn notify(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64; a full counter (EAGAIN) is still readable, so ignoring errors is fine.
+        let _ = unsafe { libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+
+    /// Resets the counter (the descriptor is no longer readable).
+    pub fn drain(&self) {
+        let mut v: u64 = 0;
+        // SAFETY: reads at most 8 bytes into a live u64; EAGAIN (already drained) is fine.
+        let _ = unsafe { libc::read(self.fd.as_raw_fd(), (&mut v as *mut u64).cast(), 8) };
+    }
+}
+
+impl AsRawFd for EventFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
 }
 
 /// A `sockaddr_storage` holding `addr`, as rsyslog's C APIs take it.
@@ -110,6 +240,47 @@ mod tests {
         use std::io::Write;
         (&b).write_all(b"x").unwrap();
         assert!(wait_readable(a.as_raw_fd(), Duration::from_millis(1000)));
+    }
+
+    #[test]
+    fn epoll_is_one_shot_until_rearmed_and_eventfd_wakes() {
+        use std::io::Write;
+        let ep = Epoll::new().unwrap();
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let wake = EventFd::new().unwrap();
+        ep.add(&a, 7).unwrap();
+        ep.add(&wake, 99).unwrap();
+        let mut ev = Vec::with_capacity(8);
+        ep.wait(&mut ev, Duration::from_millis(10)).unwrap();
+        assert!(ev.is_empty());
+        (&b).write_all(b"x").unwrap();
+        ep.wait(&mut ev, Duration::from_millis(1000)).unwrap();
+        assert_eq!(ev, [EpollEvent { token: 7, error: false }]);
+        // One-shot: more data, but no event until re-armed.
+        (&b).write_all(b"y").unwrap();
+        ep.wait(&mut ev, Duration::from_millis(10)).unwrap();
+        assert!(ev.is_empty());
+        // Re-arming reports readiness that is already there.
+        ep.rearm(&a, 8).unwrap();
+        ep.wait(&mut ev, Duration::from_millis(1000)).unwrap();
+        assert_eq!(ev, [EpollEvent { token: 8, error: false }]);
+        wake.notify();
+        ep.wait(&mut ev, Duration::from_millis(1000)).unwrap();
+        assert_eq!(
+            ev,
+            [EpollEvent {
+                token: 99,
+                error: false
+            }]
+        );
+        wake.drain();
+        ep.rearm(&wake, 99).unwrap();
+        ep.wait(&mut ev, Duration::from_millis(10)).unwrap();
+        assert!(ev.is_empty(), "a drained eventfd is not readable");
+        ep.delete(&a).unwrap();
+        drop(b);
+        ep.wait(&mut ev, Duration::from_millis(10)).unwrap();
+        assert!(ev.is_empty());
     }
 
     #[test]

@@ -1,7 +1,30 @@
 //! Listeners and sessions: sockets are opened on the main thread
-//! (activateCnfPrePrivDrop); the input thread polls them, frames what it
-//! reads and submits the messages in batches. Every wait is bounded, so a
-//! stop request is seen within [`POLL`].
+//! (activateCnfPrePrivDrop); at run time every input() gets a server (C: one
+//! `tcpsrv` per input in 8.2504's imtcp.c): one epoll set over its listeners
+//! and sessions, one dispatcher thread waiting on it, and a pool of
+//! `workerThreads` workers that accept, read, frame and submit.
+//!
+//! * Descriptors are registered edge-triggered and one-shot (runtime/tcpsrv.c
+//!   `epoll_Ctl`/`notifyReArm`): a reported descriptor is silent until the
+//!   worker that took it re-arms it, so a session is handled by one worker at
+//!   a time. Its `Mutex` is therefore never contended; it is what makes the
+//!   ownership hand-over between threads safe.
+//! * The dispatcher (the rsyslog input thread for the first input, an own
+//!   thread for each further one, as imtcp.c's `startSrvWrkr`) only turns
+//!   events into work items on a FIFO queue (tcpsrv.c `enqueueWork`);
+//!   listeners are items like sessions, so accepting is done by the workers
+//!   and queued fairly behind reads.
+//! * Starvation protection (tcpsrv.c `doReceive`): after
+//!   `starvationProtection.maxReads` reads without draining the socket, the
+//!   session goes back to the tail of the queue instead of being re-armed.
+//! * With one worker the dispatcher processes the queue itself between waits
+//!   (tcpsrv.c `processWorkset` with `numWrkr == 1`).
+//! * Stop: the dispatcher waits at most [`POLL`] (and rsyslog's SIGTTIN
+//!   interrupts the wait on the input thread); the first dispatcher to see
+//!   the stop request raises a shared flag and wakes the other dispatchers
+//!   through their eventfds and the workers through the queue's condition
+//!   variable. Every read is framed and flushed before the next one, so
+//!   every complete frame read before the stop is submitted.
 
 use crate::config::{parse_port, InputConfig};
 use crate::framing::{Event, Framer, FramingConfig, FramingError};
@@ -9,14 +32,16 @@ use rsyslog_ffi::abi::{NEEDS_PARSING, PARSE_HOSTNAME};
 use rsyslog_ffi::log::{log_error, log_msg, LOG_INFO, LOG_WARNING};
 use rsyslog_ffi::module::InputThread;
 use rsyslog_ffi::obj::interfaces;
-use rsyslog_ffi::sys::{poll, PollFd};
+use rsyslog_ffi::sys::{Epoll, EventFd};
 use rsyslog_ffi::{ret, Batch, FlowControl, Msg, Prop, Ratelimit, RsError, RsResult, Ruleset, StatsObj};
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
+use std::collections::{HashMap, VecDeque};
 use std::ffi::CString;
 use std::io::{ErrorKind, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::os::fd::AsRawFd;
-use std::sync::Arc;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Longest wait between checks for termination.
@@ -381,109 +406,473 @@ impl Peer {
     }
 }
 
-enum ReadOutcome {
-    Open,
+/// How a session's turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The socket is drained (EAGAIN): re-arm.
+    Drained,
+    /// `maxReads` reads and still data: back to the queue.
+    Budget,
+    /// Closed by the peer or an error: the session is gone.
     Closed,
+    /// Input termination: leave it alone.
+    Stopping,
 }
 
-/// Connections accepted per listener wakeup before other work runs.
-const MAX_ACCEPTS_PER_WAKEUP: usize = 256;
+/// What one turn of a session did (the worker counters).
+struct Turn {
+    end: End,
+    /// recv calls, the last (EAGAIN / close) one included, as tcpsrv.c counts them.
+    reads: u64,
+    /// The first recv already said EAGAIN.
+    empty: bool,
+}
 
-/// Runs every listener and session on the calling (input) thread until rsyslog
-/// asks the input to stop. Work per wakeup is bounded (reads per session by
-/// `starvationProtection.maxReads`, accepts per listener), and the stop request
-/// is checked inside every loop, so a busy sender neither starves the others
-/// nor delays shutdown.
-pub fn run(listeners: Vec<Listener>, thread: &InputThread) -> RsResult {
-    // Boxed: a session's address is its identity in log texts ("session %p").
-    let mut sessions: Vec<Box<Session>> = Vec::new();
-    let mut batch = Batch::new();
-    let mut buf = vec![0u8; READ_SIZE];
-    let mut fds: Vec<PollFd> = Vec::new();
-    while !thread.should_stop() {
-        fds.clear();
-        fds.extend(listeners.iter().map(|l| PollFd::readable(l.sock.as_raw_fd())));
-        fds.extend(sessions.iter().map(|s| PollFd::readable(s.stream.as_raw_fd())));
-        match poll(&mut fds, POLL) {
-            Ok(0) => continue,
-            Ok(_) => {}
-            Err(e) => {
-                log_error(e.raw_os_error().unwrap_or(0), ret::NO_ERRCODE, "imtcp: poll failed");
+/// Connections accepted per turn of a listener before other work runs.
+const MAX_ACCEPTS_PER_TURN: usize = 256;
+/// Events taken per epoll_wait (tcpsrv.c NSPOLL_MAX_EVENTS_PER_WAIT).
+const MAX_EVENTS: usize = 128;
+/// Token of a server's wakeup eventfd; listeners are 0..n, sessions above [`FIRST_SESSION`].
+const WAKE: u64 = u64::MAX;
+const FIRST_SESSION: u64 = 1 << 32;
+
+/// Per-worker counters, named and ordered as tcpsrv.c's `wrkr` registers them.
+const WORKER_COUNTERS: [&str; 5] = ["runs", "read", "emptyread", "starvation_protect", "accept"];
+const W_RUNS: usize = 0;
+const W_READ: usize = 1;
+const W_EMPTYREAD: usize = 2;
+const W_STARVATION: usize = 3;
+const W_ACCEPT: usize = 4;
+
+type SharedSession = Arc<Mutex<Session>>;
+
+/// One unit of work (C: a `tcpsrv_io_descr_t` on the work queue).
+enum Work {
+    Accept(usize),
+    Read(u64, SharedSession),
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What a thread that processes work owns: its batch, its buffer and (in a
+/// pool) its statistics.
+struct Worker {
+    batch: Batch,
+    buf: Vec<u8>,
+    stats: Option<StatsObj>,
+}
+
+impl Worker {
+    fn new(stats: Option<StatsObj>) -> Worker {
+        Worker {
+            batch: Batch::new(),
+            buf: vec![0u8; READ_SIZE],
+            stats,
+        }
+    }
+    fn count(&self, idx: usize, n: u64) {
+        if let Some(s) = &self.stats {
+            s.inc(idx, n);
+        }
+    }
+}
+
+/// The stop request, as seen by every thread of the module.
+struct Stop<'a> {
+    thread: &'a InputThread,
+    flag: AtomicBool,
+}
+
+impl Stop<'_> {
+    fn stopping(&self) -> bool {
+        self.flag.load(Ordering::Relaxed) || self.thread.should_stop()
+    }
+}
+
+/// One input()'s listeners and sessions with their epoll set and work queue.
+struct Server<'a> {
+    input: Arc<Input>,
+    listeners: Vec<TcpListener>,
+    epoll: Epoll,
+    wake: EventFd,
+    sessions: Mutex<HashMap<u64, SharedSession>>,
+    next_token: AtomicU64,
+    queue: Mutex<VecDeque<Work>>,
+    ready: Condvar,
+    stop: &'a Stop<'a>,
+}
+
+impl<'a> Server<'a> {
+    fn new(input: Arc<Input>, listeners: Vec<TcpListener>, stop: &'a Stop<'a>) -> std::io::Result<Server<'a>> {
+        let epoll = Epoll::new()?;
+        let wake = EventFd::new()?;
+        epoll.add(&wake, WAKE)?;
+        for (i, l) in listeners.iter().enumerate() {
+            epoll.add(l, i as u64)?;
+        }
+        Ok(Server {
+            input,
+            listeners,
+            epoll,
+            wake,
+            sessions: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(FIRST_SESSION),
+            queue: Mutex::new(VecDeque::new()),
+            ready: Condvar::new(),
+            stop,
+        })
+    }
+
+    fn name(&self) -> &str {
+        &self.input.cfg.name
+    }
+
+    /// Stops the whole module: every dispatcher and worker sees it at once.
+    fn raise_stop(&self) {
+        self.stop.flag.store(true, Ordering::Relaxed);
+    }
+
+    fn wake_up(&self) {
+        self.wake.notify();
+        let _q = lock(&self.queue);
+        self.ready.notify_all();
+    }
+
+    fn enqueue(&self, w: Work) {
+        lock(&self.queue).push_back(w);
+        self.ready.notify_one();
+    }
+
+    /// Next work item; `None` once stopping. Waits are bounded by [`POLL`].
+    fn dequeue(&self) -> Option<Work> {
+        let mut q = lock(&self.queue);
+        loop {
+            if self.stop.stopping() {
+                return None;
+            }
+            if let Some(w) = q.pop_front() {
+                return Some(w);
+            }
+            q = self.ready.wait_timeout(q, POLL).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    /// Runs this server on the calling thread (its dispatcher) with
+    /// `workerThreads` pool threads, until the input stops.
+    fn run(&self, others: &[Server<'_>]) {
+        let wanted = self.input.cfg.settings.worker_threads.clamp(1, 1024) as usize;
+        std::thread::scope(|sc| {
+            let mut started = 0;
+            if wanted > 1 {
+                for idx in 0..wanted {
+                    // tcpsrv.c names its workers (and their statistics) "w<N>/<input name>".
+                    let label = format!("w{idx}/{}", self.name());
+                    let spawned = std::thread::Builder::new()
+                        .name(label.chars().take(15).collect())
+                        .spawn_scoped(sc, move || self.worker_main(&label));
+                    match spawned {
+                        Ok(_) => started += 1,
+                        Err(e) => {
+                            log_error(
+                                e.raw_os_error().unwrap_or(0),
+                                ret::NO_ERRCODE,
+                                &format!(
+                                    "tcpsrv could not start worker pool - now running single threaded '{}')",
+                                    self.name()
+                                ),
+                            );
+                            break;
+                        }
+                    }
+                }
+            }
+            let mut inline = (started == 0).then(|| Worker::new(None));
+            self.dispatch(inline.as_mut());
+            if let Some(w) = inline.as_mut() {
+                let _ = w.batch.flush();
+            }
+            // Whoever stops first stops all: wake this pool and the other dispatchers.
+            self.raise_stop();
+            self.wake_up();
+            for o in others {
+                o.wake_up();
+            }
+        });
+        // Workers are joined: drop the sessions (their sockets close).
+        lock(&self.queue).clear();
+        lock(&self.sessions).clear();
+    }
+
+    /// The dispatcher loop: turns readiness into work items.
+    fn dispatch(&self, mut inline: Option<&mut Worker>) {
+        let mut events = Vec::with_capacity(MAX_EVENTS);
+        while !self.stop.stopping() {
+            let backlog = inline.is_some() && !lock(&self.queue).is_empty();
+            let timeout = if backlog { Duration::ZERO } else { POLL };
+            if let Err(e) = self.epoll.wait(&mut events, timeout) {
+                log_error(
+                    e.raw_os_error().unwrap_or(0),
+                    ret::NO_ERRCODE,
+                    "imtcp: epoll_wait failed",
+                );
                 std::thread::sleep(POLL);
                 continue;
             }
-        }
-        let nl = listeners.len();
-        // Sessions first (indexes stay valid), then new connections.
-        let mut closed = Vec::new();
-        for (i, s) in sessions.iter_mut().enumerate() {
-            if !fds[nl + i].is_ready() {
-                continue;
+            for ev in &events {
+                match ev.token {
+                    WAKE => {
+                        self.wake.drain();
+                        let _ = self.epoll.rearm(&self.wake, WAKE);
+                    }
+                    t if t < self.listeners.len() as u64 => self.enqueue(Work::Accept(t as usize)),
+                    t => {
+                        let s = lock(&self.sessions).get(&t).cloned();
+                        if let Some(s) = s {
+                            self.enqueue(Work::Read(t, s));
+                        }
+                    }
+                }
             }
-            // A panic on one session closes that session only (logged by the guard).
-            let outcome = rsyslog_ffi::log::guard_or("imtcp", "session read", ReadOutcome::Closed, || {
-                read_session(s, &mut buf, &mut batch, thread)
-            });
-            if let ReadOutcome::Closed = outcome {
-                closed.push(i);
-            }
-            let _ = batch.flush();
-        }
-        for i in closed.into_iter().rev() {
-            sessions.swap_remove(i);
-        }
-        for (i, l) in listeners.iter().enumerate() {
-            if fds[i].is_ready() {
-                accept_some(l, &mut sessions, thread);
+            if let Some(w) = inline.as_deref_mut() {
+                // Single worker: this thread does the work, one pass over what
+                // is queued now; re-queued sessions wait for the next pass.
+                let n = lock(&self.queue).len();
+                for _ in 0..n {
+                    if self.stop.stopping() {
+                        break;
+                    }
+                    let Some(item) = lock(&self.queue).pop_front() else {
+                        break;
+                    };
+                    self.process(item, w);
+                }
             }
         }
     }
-    batch.flush()
-}
 
-// Boxed on purpose: a session's address must not move (it names the session in log texts).
-#[allow(clippy::vec_box)]
-fn accept_some(l: &Listener, sessions: &mut Vec<Box<Session>>, thread: &InputThread) {
-    for _ in 0..MAX_ACCEPTS_PER_WAKEUP {
-        if thread.should_stop() {
-            return;
-        }
-        match l.sock.accept() {
-            Ok((stream, peer)) => match Session::new(stream, peer, l.input.clone()) {
-                Ok(s) => sessions.push(Box::new(s)),
+    fn worker_main(&self, label: &str) {
+        // Only hosts whose own imtcp has the pool (8.2504 on) show worker statistics.
+        let stats = if rsyslog_ffi::host::host().family >= rsyslog_ffi::host::HostFamily::V2504 {
+            match StatsObj::new(label, "imtcp", &WORKER_COUNTERS) {
+                Ok(s) => Some(s),
                 Err(e) => {
-                    e.report();
+                    log_msg(
+                        0,
+                        e.code,
+                        LOG_WARNING,
+                        &format!(
+                            "tcpsrv worker {label} could not create statistics counter. Thus, this worker does not provide them. Processing is otherwise unaffected"
+                        ),
+                    );
+                    None
                 }
-            },
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => {
-                log_error(
-                    0,
-                    ret::NO_ERRCODE,
-                    &format!(
-                        "tcpsrv listener (inputname: '{}') failed to process incoming connection with error {}",
-                        l.input.cfg.name,
-                        e.raw_os_error().unwrap_or(0)
-                    ),
-                );
-                std::thread::sleep(Duration::from_millis(20));
+            }
+        } else {
+            None
+        };
+        let mut w = Worker::new(stats);
+        while let Some(item) = self.dequeue() {
+            self.process(item, &mut w);
+            w.count(W_RUNS, 1);
+        }
+        let _ = w.batch.flush();
+    }
+
+    fn process(&self, item: Work, w: &mut Worker) {
+        match item {
+            Work::Accept(i) => self.accept_turn(i, w),
+            Work::Read(token, s) => self.read_turn(token, s, w),
+        }
+        let _ = w.batch.flush();
+    }
+
+    fn accept_turn(&self, idx: usize, w: &mut Worker) {
+        let l = &self.listeners[idx];
+        let mut attempts = 0u64;
+        let mut drained = false;
+        for _ in 0..MAX_ACCEPTS_PER_TURN {
+            if self.stop.stopping() {
                 return;
             }
+            attempts += 1;
+            match l.accept() {
+                Ok((stream, peer)) => match Session::new(stream, peer, self.input.clone()) {
+                    Ok(s) => self.add_session(s),
+                    Err(e) => {
+                        e.report();
+                    }
+                },
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    drained = true;
+                    break;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log_error(
+                        0,
+                        ret::NO_ERRCODE,
+                        &format!(
+                            "tcpsrv listener (inputname: '{}') failed to process incoming connection with error {}",
+                            self.name(),
+                            e.raw_os_error().unwrap_or(0)
+                        ),
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                    drained = true;
+                    break;
+                }
+            }
         }
+        // tcpsrv.c counts every accept attempt, the one that found none included.
+        w.count(W_ACCEPT, attempts);
+        if drained {
+            if let Err(e) = self.epoll.rearm(l, idx as u64) {
+                log_error(
+                    e.raw_os_error().unwrap_or(0),
+                    ret::NO_ERRCODE,
+                    &format!("epoll_ctl failed re-armed socket {}", l.as_raw_fd()),
+                );
+            }
+        } else {
+            // More connections are waiting: take them after the work queued meanwhile.
+            self.enqueue(Work::Accept(idx));
+        }
+    }
+
+    fn add_session(&self, s: Session) {
+        let fd: RawFd = s.stream.as_raw_fd();
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        // In the table before epoll can report it, so the dispatcher finds it.
+        lock(&self.sessions).insert(token, Arc::new(Mutex::new(s)));
+        if let Err(e) = self.epoll.add(&fd, token) {
+            log_error(
+                e.raw_os_error().unwrap_or(0),
+                ret::NO_ERRCODE,
+                &format!("epoll_ctl failed on fd {fd}, isLstn 0"),
+            );
+            lock(&self.sessions).remove(&token);
+        }
+    }
+
+    fn read_turn(&self, token: u64, shared: SharedSession, w: &mut Worker) {
+        let mut s = lock(&shared);
+        let stop = self.stop;
+        let turn = rsyslog_ffi::log::guard_or(
+            "imtcp",
+            "session read",
+            Turn {
+                end: End::Closed,
+                reads: 0,
+                empty: false,
+            },
+            || read_session(&mut s, w, &|| stop.stopping()),
+        );
+        w.count(W_READ, turn.reads);
+        if turn.empty {
+            w.count(W_EMPTYREAD, 1);
+        }
+        let fd = s.stream.as_raw_fd();
+        match turn.end {
+            End::Drained => {
+                if let Err(e) = self.epoll.rearm(&fd, token) {
+                    log_error(
+                        e.raw_os_error().unwrap_or(0),
+                        ret::NO_ERRCODE,
+                        &format!("epoll_ctl failed re-armed socket {fd}"),
+                    );
+                    drop(s);
+                    self.close(token, fd);
+                }
+            }
+            End::Budget => {
+                w.count(W_STARVATION, 1);
+                drop(s);
+                self.enqueue(Work::Read(token, shared));
+            }
+            End::Closed => {
+                drop(s);
+                self.close(token, fd);
+            }
+            End::Stopping => {}
+        }
+    }
+
+    fn close(&self, token: u64, fd: RawFd) {
+        let _ = self.epoll.delete(&fd);
+        // The socket closes when the last reference (ours, the table's) goes.
+        lock(&self.sessions).remove(&token);
     }
 }
 
-fn read_session(s: &mut Session, buf: &mut [u8], batch: &mut Batch, thread: &InputThread) -> ReadOutcome {
-    let max_reads = match s.peer.input.cfg.settings.starvation_max_reads {
-        0 => usize::MAX,
-        n => n as usize,
-    };
-    for _ in 0..max_reads {
-        if thread.should_stop() {
-            break;
+/// Runs every input's server until rsyslog asks the input to stop: the first
+/// on the calling (input) thread, each further one on its own thread.
+pub fn run(listeners: Vec<Listener>, thread: &InputThread) -> RsResult {
+    let mut groups: Vec<(Arc<Input>, Vec<TcpListener>)> = Vec::new();
+    for l in listeners {
+        match groups.iter_mut().find(|g| Arc::ptr_eq(&g.0, &l.input)) {
+            Some(g) => g.1.push(l.sock),
+            None => groups.push((l.input, vec![l.sock])),
         }
-        match s.stream.read(buf) {
+    }
+    let stop = Stop {
+        thread,
+        flag: AtomicBool::new(false),
+    };
+    let mut servers = Vec::new();
+    for (input, ls) in groups {
+        let name = input.cfg.name.clone();
+        match Server::new(input, ls, &stop) {
+            Ok(s) => servers.push(s),
+            Err(e) => log_error(
+                e.raw_os_error().unwrap_or(0),
+                ret::NO_ERRCODE,
+                &format!("imtcp: input '{name}' not started: cannot set up epoll"),
+            ),
+        }
+    }
+    let Some((first, rest)) = servers.split_first() else {
+        return Ok(());
+    };
+    std::thread::scope(|sc| {
+        for (i, s) in rest.iter().enumerate() {
+            let spawned = std::thread::Builder::new()
+                .name(format!("in:imtcp#{}", i + 1))
+                .spawn_scoped(sc, || s.run(&servers));
+            if let Err(e) = spawned {
+                log_error(
+                    e.raw_os_error().unwrap_or(0),
+                    ret::NO_ERRCODE,
+                    &format!("imtcp error creating server thread for input '{}'", s.name()),
+                );
+            }
+        }
+        first.run(&servers);
+    });
+    Ok(())
+}
+
+/// One turn of a session: read until the socket is drained, closed, the
+/// read budget is used up or the input stops; every chunk is framed and its
+/// messages flushed before the next read (so nothing read is left unsubmitted).
+fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) -> Turn {
+    let max_reads = match s.peer.input.cfg.settings.starvation_max_reads {
+        0 => u64::MAX,
+        n => n as u64,
+    };
+    let mut t = Turn {
+        end: End::Budget,
+        reads: 0,
+        empty: false,
+    };
+    while t.reads < max_reads {
+        if stopping() {
+            t.end = End::Stopping;
+            return t;
+        }
+        t.reads += 1;
+        match s.stream.read(&mut w.buf) {
             Ok(0) => {
                 if s.peer.input.cfg.settings.notify_close {
                     log_error(
@@ -495,15 +884,20 @@ fn read_session(s: &mut Session, buf: &mut [u8], batch: &mut Batch, thread: &Inp
                         ),
                     );
                 }
-                s.process(&[], batch, true);
-                return ReadOutcome::Closed;
+                s.process(&[], &mut w.batch, true);
+                t.end = End::Closed;
+                return t;
             }
             Ok(n) => {
-                s.process(&buf[..n], batch, false);
-                let _ = batch.flush();
+                s.process(&w.buf[..n], &mut w.batch, false);
+                let _ = w.batch.flush();
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadOutcome::Open,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                t.empty = t.reads == 1;
+                t.end = End::Drained;
+                return t;
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => {
                 log_error(
                     e.raw_os_error().unwrap_or(0),
@@ -513,12 +907,11 @@ fn read_session(s: &mut Session, buf: &mut [u8], batch: &mut Batch, thread: &Inp
                         s as *const _, s.peer.ip_str
                     ),
                 );
-                s.process(&[], batch, true);
-                return ReadOutcome::Closed;
+                s.process(&[], &mut w.batch, true);
+                t.end = End::Closed;
+                return t;
             }
         }
     }
-    // Read budget used up (or stopping): the socket is still readable, so the
-    // next poll comes back to it after the other sessions had their turn.
-    ReadOutcome::Open
+    t
 }
