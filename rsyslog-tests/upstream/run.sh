@@ -13,6 +13,7 @@
 #
 # Our module: ${RSYSLOG_RS_MODULES:-<repo>/target/rsyslog}/<module>.so
 # Logs:       ${RSYSLOG_RS_CACHE:-$HOME/.cache/rsyslog-rs}/upstream-results/{c,ours}/NAME.log
+# Timeout:    RSYSLOG_RS_TEST_TIMEOUT s per run (600); diag.sh's TEST_MAX_RUNTIME 30 s less
 # Output: one line per test, a C summary line, and as the LAST line
 #   "N passed, M failed[, K skipped]"   (counting ours)
 # Exit: 0 ok; 1 ours fails a test the C module passes; 2 usage/setup error
@@ -25,11 +26,18 @@ CACHE=${RSYSLOG_RS_CACHE:-$HOME/.cache/rsyslog-rs}
 export RSYSLOG_RS_CACHE=$CACHE
 RESULTS=$CACHE/upstream-results
 TEST_TIMEOUT=${RSYSLOG_RS_TEST_TIMEOUT:-600}
+# diag.sh's own watchdog (TEST_MAX_RUNTIME, also rsyslogd's $IMDiagAbortTimeout)
+# should fire before our hard timeout, so a hung test still ends with
+# diag.sh's diagnostics in its log.
+if [ -z "${TEST_MAX_RUNTIME:-}" ]; then
+    TEST_MAX_RUNTIME=$((TEST_TIMEOUT > 60 ? TEST_TIMEOUT - 30 : TEST_TIMEOUT))
+fi
+export TEST_MAX_RUNTIME
 BACKUP_SUFFIX=rsyslog-rs-c-orig
 
 say() { printf '[run.sh] %s\n' "$*" >&2; }
 die2() { printf '[run.sh] ERROR: %s\n' "$*" >&2; exit 2; }
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 
 MODULE=imtcp
 LISTS=()
@@ -146,6 +154,18 @@ run_one() {
     CUR_PID=$!
     wait "$CUR_PID"
     RC=$?
+    # timeout(1) leads its own process group: end whatever the test left
+    # running (e.g. an rsyslogd it failed to stop) before the next test.
+    if kill -0 -- "-$CUR_PID" 2>/dev/null; then
+        echo "### processes left running by the test; terminating them:" >>"$log"
+        ps -o pid=,args= -g "$CUR_PID" >>"$log" 2>&1
+        kill -TERM -- "-$CUR_PID" 2>/dev/null
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            kill -0 -- "-$CUR_PID" 2>/dev/null || break
+            sleep 0.5
+        done
+        kill -KILL -- "-$CUR_PID" 2>/dev/null
+    fi
     CUR_PID=
     if [ "$side" = ours ]; then restore_c; fi
     echo "### exit code $RC" >>"$log"

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Regenerate imtcp-plain.list: every upstream rsyslog 8.2504 testbench script
+# that `make check` runs (tests/Makefile.am TESTS), that loads imtcp, and that
+# needs neither TLS nor compression nor a feature our build.sh tree lacks.
+#
+#   find-imtcp-tests.sh [--explain]   print the list on stdout
+#   find-imtcp-tests.sh --write       (re)write imtcp-plain.list next to this script
+#
+# --explain prints, on stderr, every imtcp-loading script that was left out
+# and why. Needs the tree built by build.sh (it reads the tree's
+# tests/Makefile.am, tests/*.sh, config.status and the built plugins).
+#
+# Derivation:
+#  1. tests/Makefile.am is parsed for `TESTS =`/`TESTS +=` blocks, keeping the
+#     automake conditionals (if/else/endif) each name sits under.
+#  2. A name is kept if every conditional is true in our build (config.status
+#     of the tree), except ENABLE_DEFAULT_TESTS, which build.sh switches off
+#     only so that a plain `make check` stays short: it counts as true.
+#  3. "Loads imtcp": the script, or a script it sources (`. $srcdir/X.sh`,
+#     `source ${srcdir:-.}/X.sh`, other than diag.sh), or a testsuites/ file
+#     it names, contains plugins/imtcp/ (module(load=...) or legacy $ModLoad),
+#     or calls diag.sh's setvar_RS_HOSTNAME (which starts an imtcp instance).
+#  4. Left out: TLS (tls, gtls, ossl, openssl, mbedtls, streamdriver, anon
+#     auth modes, x509), compression (compression.mode, zlib, gzip, zip level,
+#     zstd, omfwd's @@(zN)), and any module (../plugins/X/.libs/X,
+#     ../contrib/X/.libs/X) whose .so the tree did not build.
+# shellcheck disable=SC2013  # names and paths here never contain spaces
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+WRITE=0 EXPLAIN=0
+for a in "$@"; do
+    case $a in
+        --write) WRITE=1 ;;
+        --explain) EXPLAIN=1 ;;
+        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+        *) echo "unknown argument: $a" >&2; exit 2 ;;
+    esac
+done
+
+eval "$("$HERE/build.sh" --print-env 2>/dev/null)"
+TREE=$RSYSLOG_2504_TREE
+T=$TREE/tests
+cd "$T"
+
+# Conditionals that are true in the built tree.
+ENABLED=" ENABLE_DEFAULT_TESTS $(grep -oE 'S\["[A-Z0-9_]+_TRUE"\]=""' "$TREE/config.status" |
+    sed -E 's/S\["([A-Z0-9_]+)_TRUE"\]=""/\1/' | tr '\n' ' ') "
+
+# name<TAB>cond,cond,... ('!' = else branch), one line per listing.
+listed() {
+    awk '
+    function conds(   i, s) { s = ""; for (i = 1; i <= n; i++) s = s (i > 1 ? "," : "") st[i]; return s }
+    /^if[ \t]/      { n++; st[n] = $2; next }
+    /^else([ \t]|$)/ { st[n] = "!" st[n]; next }
+    /^endif([ \t]|$)/ { n--; next }
+    /^TESTS[ \t]*\+?=/ { intests = 1; sub(/^TESTS[ \t]*\+?=/, "") }
+    intests {
+        line = $0; cont = (line ~ /\\[ \t]*$/); sub(/\\[ \t]*$/, "", line)
+        k = split(line, w, /[ \t]+/)
+        for (j = 1; j <= k; j++) if (w[j] ~ /\.sh$/) print w[j] "\t" conds()
+        if (!cont) intests = 0
+    }' Makefile.am
+}
+
+# Text of a script plus what it sources and the testsuites/ files it names.
+text_of() {
+    local f=$1 s
+    cat "$f"
+    for s in $(grep -oE '^[[:space:]]*(\.|source)[[:space:]]+"?\$\{?srcdir[^/]*/[A-Za-z0-9_.-]+\.sh' "$f" |
+               sed -E 's#.*/##' | grep -v '^diag\.sh$' | sort -u); do
+        [ -f "$s" ] && [ "$s" != "$f" ] && text_of "$s"
+    done
+    for s in $(grep -oE 'testsuites/[A-Za-z0-9_.-]+' "$f" | sort -u); do
+        [ -f "$s" ] && cat "$s"
+    done
+    return 0
+}
+
+cond_ok() {   # cond,cond,... -> 0 if all true in our build
+    local c IFS=,
+    for c in $1; do
+        case $c in
+            '!'*) [[ $ENABLED == *" ${c#!} "* ]] && return 1 ;;
+            *) [[ $ENABLED != *" $c "* ]] && return 1 ;;
+        esac
+    done
+    return 0
+}
+
+why() { [ "$EXPLAIN" = 1 ] && printf '  %-50s %s\n' "$1" "$2" >&2; return 0; }
+
+declare -A seen=()
+out=()
+while IFS=$'\t' read -r name conds; do
+    [ -n "${seen[$name]:-}" ] && continue
+    [ -f "$name" ] || continue
+    txt=$(text_of "$name")
+    if ! grep -qE 'plugins/imtcp/|setvar_RS_HOSTNAME' <<<"$txt"; then
+        continue
+    fi
+    if ! cond_ok "$conds"; then
+        # The same name may be listed again under other conditionals.
+        why "$name" "conditional off in our build: $conds"
+        continue
+    fi
+    seen[$name]=1
+    if grep -qiE 'tls|ossl|openssl|mbedtls|streamdriver|x509|authmode' <<<"$name
+$txt"; then
+        why "$name" "TLS"; continue
+    fi
+    if grep -qiE 'compression|zlib|gzip|zstd|ziplevel|@@\(z[0-9]' <<<"$name
+$txt"; then
+        why "$name" "compression"; continue
+    fi
+    miss=
+    for m in $(grep -oE '\.\./(plugins|contrib)/[A-Za-z0-9_]+/\.libs/[A-Za-z0-9_]+' <<<"$txt" | sort -u); do
+        [ -f "$TREE/${m#../}.so" ] || miss="$miss ${m##*/}"
+    done
+    if [ -n "$miss" ]; then why "$name" "module not built:$miss"; continue; fi
+    out+=("$name")
+done < <(listed)
+
+# imtcp-loading scripts that Makefile.am does not list in TESTS at all.
+if [ "$EXPLAIN" = 1 ]; then
+    declare -A inlist=()
+    while IFS=$'\t' read -r name _; do inlist[$name]=1; done < <(listed)
+    for f in *.sh; do
+        [ -n "${inlist[$f]:-}" ] && continue
+        [ "$f" = diag.sh ] && continue
+        grep -qE 'plugins/imtcp/|setvar_RS_HOSTNAME' "$f" && why "$f" "not in Makefile.am TESTS"
+    done
+fi
+
+emit() {
+    cat <<EOF
+# Upstream rsyslog 8.2504 testbench scripts that load imtcp and need neither
+# TLS nor compression nor a feature our build.sh tree lacks; run by
+#   run.sh --module imtcp --list imtcp-plain.list
+# Generated by find-imtcp-tests.sh --write (see its header for the exact
+# derivation): tests/Makefile.am TESTS entries whose automake conditionals are
+# on in our build (ENABLE_DEFAULT_TESTS counted as on), that load imtcp
+# directly, via legacy \$ModLoad, via a sourced script or testsuites/ file, or
+# via diag.sh's setvar_RS_HOSTNAME; minus TLS, compression and scripts that
+# load a module the tree did not build. -vg/-vgthread scripts run under
+# valgrind. ${#out[@]} scripts.
+EOF
+    printf '%s\n' "${out[@]}" | sort
+}
+
+if [ "$WRITE" = 1 ]; then
+    emit >"$HERE/imtcp-plain.list"
+    echo "wrote ${#out[@]} names to $HERE/imtcp-plain.list" >&2
+else
+    emit
+fi
