@@ -223,8 +223,12 @@ impl Interfaces {
                 .member::<unsafe extern "C" fn(*mut PropPtr, *const u8, c_int) -> RsRetVal>(72)
         }?;
         let mut p: PropPtr = std::ptr::null_mut();
-        // SAFETY: the string is copied by rsyslog; p receives a prop with refcount 1.
-        let r = unsafe { f(&mut p, s.as_ptr(), s.len() as c_int) };
+        // rsyslog's SetString copies len + 1 bytes: the string must end in a NUL.
+        let mut z = Vec::with_capacity(s.len() + 1);
+        z.extend_from_slice(s);
+        z.push(0);
+        // SAFETY: z holds len + 1 bytes, which rsyslog copies; p receives a prop with refcount 1.
+        let r = unsafe { f(&mut p, z.as_ptr(), s.len() as c_int) };
         (r == ret::OK && !p.is_null()).then_some(p)
     }
 
