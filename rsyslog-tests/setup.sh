@@ -4,7 +4,7 @@
 # does nothing when everything is present.
 set -euo pipefail
 
-PKGS=(rsyslog libpcap-dev pkg-config gcc make binutils bsdutils iproute2 ca-certificates)
+PKGS=(rsyslog libpcap-dev pkg-config gcc make binutils bsdutils iproute2 ca-certificates valgrind)
 
 missing=()
 for p in "${PKGS[@]}"; do
