@@ -58,7 +58,7 @@ impl<'a> Packet<'a> {
         (buf.len() >= field::MIN_LEN).then_some(Packet { buf })
     }
     fn be16(&self, f: std::ops::Range<usize>) -> u16 {
-        u16::from_be_bytes([self.buf[f.start], self.buf[f.start + 1]])
+        super::be16(&self.buf[f])
     }
     pub fn hw_type(&self) -> u16 {
         self.be16(field::HW_TYPE)

@@ -61,7 +61,7 @@ impl<'a> Packet<'a> {
         (buf.len() >= field::HEADER_LEN).then_some(Packet { buf })
     }
     fn u16_at(&self, r: std::ops::Range<usize>) -> u16 {
-        u16::from_be_bytes([self.buf[r.start], self.buf[r.start + 1]])
+        super::be16(&self.buf[r])
     }
     pub fn id(&self) -> u16 {
         self.u16_at(field::ID)
@@ -163,8 +163,8 @@ fn parse_question(b: &[u8]) -> Option<(Question, usize)> {
     // The terminating zero is skipped only after a name of two bytes or
     // more; a one-byte name leaves it to be read as the type's high byte.
     let at = if len >= 2 { len + 1 } else { 1 };
-    let qtype = u16::from_be_bytes([b[at], b[at + 1]]);
-    let qclass = u16::from_be_bytes([b[at + 2], b[at + 3]]);
+    let qtype = super::be16(&b[at..]);
+    let qclass = super::be16(&b[at + 2..]);
     Some((Question { name, qtype, qclass }, at + 4))
 }
 

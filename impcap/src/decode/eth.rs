@@ -35,14 +35,14 @@ impl<'a> Frame<'a> {
         &self.buf[field::SRC]
     }
     pub fn ethertype(&self) -> u16 {
-        u16::from_be_bytes([self.buf[field::ETHERTYPE.start], self.buf[field::ETHERTYPE.start + 1]])
+        super::be16(&self.buf[field::ETHERTYPE])
     }
     /// The 802.1Q TCI and inner type, when tagged and long enough.
     pub fn vlan(&self) -> Option<(u16, u16)> {
         if self.ethertype() != ETHERTYPE_VLAN || self.buf.len() < field::VLAN_HEADER_LEN {
             return None;
         }
-        let r = |f: std::ops::Range<usize>| u16::from_be_bytes([self.buf[f.start], self.buf[f.start + 1]]);
+        let r = |f: std::ops::Range<usize>| super::be16(&self.buf[f]);
         Some((r(field::TCI), r(field::INNER_ETHERTYPE)))
     }
     pub fn buffer(&self) -> &'a [u8] {

@@ -37,11 +37,10 @@ impl<'a> Packet<'a> {
         (buf.len() >= field::HEADER_LEN).then_some(Packet { buf })
     }
     fn be16(&self, f: std::ops::Range<usize>) -> u16 {
-        u16::from_be_bytes([self.buf[f.start], self.buf[f.start + 1]])
+        super::be16(&self.buf[f])
     }
     fn be32(&self, f: std::ops::Range<usize>) -> u32 {
-        let b = &self.buf[f];
-        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+        super::be32(&self.buf[f])
     }
     fn node(&self, f: std::ops::Range<usize>) -> [u8; 6] {
         let mut n = [0; 6];

@@ -49,6 +49,18 @@ pub fn decode_packet(pkt: &[u8], out: &mut impl JsonSink) -> Decoded {
     }
 }
 
+/// Big-endian u16 from the first two bytes of `b` (the caller checked the length).
+#[inline]
+pub(crate) fn be16(b: &[u8]) -> u16 {
+    u16::from_be_bytes([b[0], b[1]])
+}
+
+/// Big-endian u32 from the first four bytes of `b` (the caller checked the length).
+#[inline]
+pub(crate) fn be32(b: &[u8]) -> u32 {
+    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+}
+
 /// The C module's `RETURN_DATA_AFTER(x)`: what follows the first `x` bytes.
 #[inline]
 pub fn after(pkt: &[u8], x: usize) -> &[u8] {

@@ -53,11 +53,10 @@ impl<'a> Packet<'a> {
         (buf.len() >= field::MIN_LEN).then_some(Packet { buf })
     }
     fn u16_at(&self, r: std::ops::Range<usize>) -> u16 {
-        u16::from_be_bytes([self.buf[r.start], self.buf[r.start + 1]])
+        super::be16(&self.buf[r])
     }
     fn u32_at(&self, r: std::ops::Range<usize>) -> u32 {
-        let b = &self.buf[r];
-        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+        super::be32(&self.buf[r])
     }
     pub fn src_port(&self) -> u16 {
         self.u16_at(field::SRC_PORT)

@@ -32,7 +32,7 @@ impl<'a> Packet<'a> {
         (buf.len() >= field::HEADER_LEN).then_some(Packet { buf })
     }
     fn u16_at(&self, r: std::ops::Range<usize>) -> u16 {
-        u16::from_be_bytes([self.buf[r.start], self.buf[r.start + 1]])
+        super::be16(&self.buf[r])
     }
     pub fn src_port(&self) -> u16 {
         self.u16_at(field::SRC_PORT)
