@@ -98,21 +98,17 @@ fn fast_add() -> &'static FastAdd {
 /// Keeps this module mapped until the process ends (rsyslogd may dlclose it
 /// while messages holding our constant keys still exist). False when it fails.
 fn pin_this_module() -> bool {
-    // SAFETY: Dl_info is plain data; all-zero is a valid value.
-    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    let here = pin_this_module as fn() -> bool as *const c_void;
-    // SAFETY: dladdr only reads the loader's tables and fills `info`.
-    if unsafe { libc::dladdr(here, &mut info) } == 0 || info.dli_fname.is_null() {
+    use std::os::unix::ffi::OsStrExt;
+    let here = pin_this_module as fn() -> bool as *const () as usize;
+    let Some(path) = crate::sys::object_file_of(here) else {
         return false;
-    }
-    // SAFETY: dli_fname is the loader's NUL-terminated path of an object that is loaded;
-    // RTLD_NOLOAD only adds a reference (never loads), RTLD_NODELETE forbids unmapping.
-    let h = unsafe {
-        libc::dlopen(
-            info.dli_fname,
-            libc::RTLD_LAZY | libc::RTLD_NOLOAD | libc::RTLD_NODELETE,
-        )
     };
+    let Ok(path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: path names an object that is loaded; RTLD_NOLOAD only adds a
+    // reference (never loads), RTLD_NODELETE forbids unmapping.
+    let h = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_LAZY | libc::RTLD_NOLOAD | libc::RTLD_NODELETE) };
     // The reference is kept on purpose (the object stays loaded anyway).
     !h.is_null()
 }
