@@ -151,13 +151,11 @@ pub fn decode<'a>(pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::testutil::{assert_stays_inside, check_frame, hex};
+    use crate::decode::testutil::{assert_stays_inside, check_frame, hex, layer};
     use rsyslog_ffi::TextJson;
 
     fn render(pkt: &[u8]) -> (String, usize) {
-        let mut j = TextJson::new();
-        let rest = decode(pkt, &mut j);
-        (j.render(), rest.len())
+        layer(decode, pkt)
     }
 
     fn smb2(prefix: &[u8]) -> Vec<u8> {

@@ -50,6 +50,13 @@ pub fn assert_stays_inside(decode: impl Fn(&[u8]) -> &[u8], samples: &[Vec<u8>])
     }
 }
 
+/// One layer's rendered fields and the length of what it left undecoded.
+pub fn layer(decode: for<'a> fn(&'a [u8], &mut TextJson) -> &'a [u8], pkt: &[u8]) -> (String, usize) {
+    let mut j = TextJson::new();
+    let rest = decode(pkt, &mut j);
+    (j.render(), rest.len())
+}
+
 /// Decodes a whole captured frame: (rendered fields, `net_bytes_data`).
 pub fn frame(hex_frame: &str) -> (String, usize) {
     let mut j = TextJson::new();
