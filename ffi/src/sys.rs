@@ -1,7 +1,8 @@
 //! Safe wrappers for the few system calls the modules need beyond std:
 //! `poll` (returns on EINTR, so SIGTTIN from rsyslog wakes a waiting input
 //! thread, unlike std's retrying calls), edge-triggered one-shot `epoll`
-//! with an `eventfd` for wakeups, and socket address conversion.
+//! with an `eventfd` for wakeups, socket address conversion, and running
+//! code inside a named network namespace.
 
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -284,10 +285,45 @@ mod tests {
     }
 
     #[test]
+    fn unknown_network_namespace_is_an_open_error() {
+        let r = in_network_namespace("rsyslog-rs-no-such-namespace", || 1);
+        assert!(matches!(r, Err(NetnsError::Open(e)) if e.kind() == std::io::ErrorKind::NotFound));
+    }
+
+    #[test]
     fn sockaddr_v4() {
         let ss = sockaddr_storage(&"127.0.0.1:514".parse().unwrap());
         assert_eq!(ss.ss_family as i32, libc::AF_INET);
         let ss = sockaddr_storage(&"[::1]:514".parse().unwrap());
         assert_eq!(ss.ss_family as i32, libc::AF_INET6);
     }
+}
+
+/// Why [`in_network_namespace`] could not enter a namespace.
+#[derive(Debug)]
+pub enum NetnsError {
+    /// `/var/run/netns/<name>` could not be opened.
+    Open(std::io::Error),
+    /// `setns(CLONE_NEWNET)` failed.
+    Enter(std::io::Error),
+}
+
+/// Runs `f` on a short-lived thread that has joined the named network
+/// namespace (`/var/run/netns/<name>`, as `ip netns add` creates it); sockets
+/// `f` creates belong to that namespace for their whole life. The calling
+/// thread's namespace is never changed, so nothing has to be restored.
+pub fn in_network_namespace<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> Result<T, NetnsError> {
+    let path = std::path::Path::new("/var/run/netns").join(name);
+    let ns = std::fs::File::open(&path).map_err(NetnsError::Open)?;
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            // SAFETY: `ns` is an open descriptor for the whole call; setns only affects this thread.
+            cvt(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) }).map_err(NetnsError::Enter)?;
+            Ok(f())
+        });
+        match worker.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }

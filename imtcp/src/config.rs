@@ -464,9 +464,6 @@ pub fn unsupported(i: &InputConfig) -> (Vec<String>, Vec<String>) {
     if s.allowed_senders.is_some() {
         refuse.push("allowedSender (per-listener sender list)".to_string());
     }
-    if s.network_namespace.as_deref().is_some_and(|n| !n.is_empty()) {
-        refuse.push("networkNamespace".to_string());
-    }
     if i.multiline {
         ignore.push("multiLine".to_string());
     }

@@ -190,38 +190,66 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
             }
         },
     };
-    let mut out = Vec::new();
-    let mut bound_port = port;
-    for mut a in addrs {
-        // With port 0 the kernel-chosen port of the first socket serves the others.
-        a.set_port(bound_port);
-        match bind_one(a, backlog) {
-            Ok(l) => {
-                if bound_port == 0 {
-                    bound_port = l.local_addr().map(|x| x.port()).unwrap_or(0);
+    let ns = cfg.settings.network_namespace.as_deref().filter(|n| !n.is_empty());
+    let bind_all = || {
+        let mut socks = Vec::new();
+        let mut bound_port = port;
+        for mut a in addrs {
+            // With port 0 the kernel-chosen port of the first socket serves the others.
+            a.set_port(bound_port);
+            match bind_one(a, backlog) {
+                Ok(l) => {
+                    if bound_port == 0 {
+                        bound_port = l.local_addr().map(|x| x.port()).unwrap_or(0);
+                    }
+                    socks.push(l);
                 }
-                out.push(Listener {
-                    sock: l,
-                    input: input.clone(),
-                });
+                // A host without IPv6 (or IPv4): skipped silently, as the C module does.
+                Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => {}
+                Err(e) => log_error(
+                    e.raw_os_error().unwrap_or(0),
+                    ret::NO_SOCKET,
+                    "Error while binding tcp socket",
+                ),
             }
-            // A host without IPv6 (or IPv4): skipped silently, as the C module does.
-            Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => {}
-            Err(e) => log_error(
-                e.raw_os_error().unwrap_or(0),
-                ret::NO_SOCKET,
-                "Error while binding tcp socket",
-            ),
         }
-    }
+        (socks, bound_port)
+    };
+    let (socks, bound_port) = match ns {
+        None => bind_all(),
+        // As upstream's netns_switch: the sockets are created inside the namespace.
+        Some(ns) => match rsyslog_ffi::sys::in_network_namespace(ns, bind_all) {
+            Ok(r) => r,
+            Err(e) => {
+                let (verb, err) = match e {
+                    rsyslog_ffi::sys::NetnsError::Open(e) => ("open", e),
+                    rsyslog_ffi::sys::NetnsError::Enter(e) => ("change to", e),
+                };
+                log_error(
+                    err.raw_os_error().unwrap_or(0),
+                    ret::IO_ERROR,
+                    &format!("netns_switch: could not {verb} namespace '{ns}'"),
+                );
+                (Vec::new(), port)
+            }
+        },
+    };
+    let out: Vec<Listener> = socks
+        .into_iter()
+        .map(|sock| Listener {
+            sock,
+            input: input.clone(),
+        })
+        .collect();
     if out.is_empty() {
         log_error(
             0,
             ret::NO_SOCKET,
             &format!(
-                "Could not create tcp listener, ignoring port {} bind-address {}.",
+                "Could not create tcp listener, ignoring port {} bind-address {}{}.",
                 cfg.port,
-                cfg.address.as_deref().unwrap_or("(null)")
+                cfg.address.as_deref().unwrap_or("**UNSPECIFIED**"),
+                ns.map(|n| format!(" namespace {n}")).unwrap_or_default()
             ),
         );
         log_error(

@@ -319,3 +319,45 @@ mod tests {
         assert_eq!(Packet::Udp(5, vec![0xab, 1]).arg(), "udp:5:ab01");
     }
 }
+
+/// A named network namespace (`ip netns add`, so `/var/run/netns/<name>` exists) with only
+/// its loopback, up. Removed on drop.
+pub struct NamedNetns {
+    pub name: String,
+}
+
+impl NamedNetns {
+    pub fn new() -> NamedNetns {
+        let ns = NamedNetns { name: unique_name('n') };
+        ip(&["netns", "add", &ns.name]);
+        ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Sends `data` over one TCP connection to `127.0.0.1:port` from inside the namespace.
+    pub fn tcp_send(&self, port: u16, data: &[u8]) {
+        run(Command::new("ip").args([
+            "netns",
+            "exec",
+            &self.name,
+            "python3",
+            "-c",
+            "import socket,sys\ns=socket.create_connection(('127.0.0.1',int(sys.argv[1])))\n\
+             s.sendall(bytes.fromhex(sys.argv[2]))\ns.close()",
+            &port.to_string(),
+            &hex_lower(data),
+        ]));
+    }
+}
+
+impl Default for NamedNetns {
+    fn default() -> Self {
+        NamedNetns::new()
+    }
+}
+
+impl Drop for NamedNetns {
+    fn drop(&mut self) {
+        ip_quiet(&["netns", "del", &self.name]);
+    }
+}
