@@ -229,6 +229,35 @@ pub fn object_file_of(addr: usize) -> Option<std::path::PathBuf> {
     Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(name.to_bytes())))
 }
 
+/// Why [`in_network_namespace`] could not enter a namespace.
+#[derive(Debug)]
+pub enum NetnsError {
+    /// `/var/run/netns/<name>` could not be opened.
+    Open(std::io::Error),
+    /// `setns(CLONE_NEWNET)` failed.
+    Enter(std::io::Error),
+}
+
+/// Runs `f` on a short-lived thread that has joined the named network
+/// namespace (`/var/run/netns/<name>`, as `ip netns add` creates it); sockets
+/// `f` creates belong to that namespace for their whole life. The calling
+/// thread's namespace is never changed, so nothing has to be restored.
+pub fn in_network_namespace<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> Result<T, NetnsError> {
+    let path = std::path::Path::new("/var/run/netns").join(name);
+    let ns = std::fs::File::open(&path).map_err(NetnsError::Open)?;
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            // SAFETY: `ns` is an open descriptor for the whole call; setns only affects this thread.
+            cvt(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) }).map_err(NetnsError::Enter)?;
+            Ok(f())
+        });
+        match worker.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,33 +326,4 @@ mod tests {
         let ss = sockaddr_storage(&"[::1]:514".parse().unwrap());
         assert_eq!(ss.ss_family as i32, libc::AF_INET6);
     }
-}
-
-/// Why [`in_network_namespace`] could not enter a namespace.
-#[derive(Debug)]
-pub enum NetnsError {
-    /// `/var/run/netns/<name>` could not be opened.
-    Open(std::io::Error),
-    /// `setns(CLONE_NEWNET)` failed.
-    Enter(std::io::Error),
-}
-
-/// Runs `f` on a short-lived thread that has joined the named network
-/// namespace (`/var/run/netns/<name>`, as `ip netns add` creates it); sockets
-/// `f` creates belong to that namespace for their whole life. The calling
-/// thread's namespace is never changed, so nothing has to be restored.
-pub fn in_network_namespace<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> Result<T, NetnsError> {
-    let path = std::path::Path::new("/var/run/netns").join(name);
-    let ns = std::fs::File::open(&path).map_err(NetnsError::Open)?;
-    std::thread::scope(|scope| {
-        let worker = scope.spawn(move || {
-            // SAFETY: `ns` is an open descriptor for the whole call; setns only affects this thread.
-            cvt(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) }).map_err(NetnsError::Enter)?;
-            Ok(f())
-        });
-        match worker.join() {
-            Ok(r) => r,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    })
 }

@@ -305,21 +305,6 @@ impl Drop for Tun {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_fit_ifnamsiz_and_differ() {
-        let a = unique_name('h');
-        let b = unique_name('h');
-        assert_ne!(a, b);
-        assert!(a.len() <= 15 && a.starts_with("rsh"));
-        assert_eq!(mac_arg([0x02, 0, 0xab, 1, 2, 0xff]), "02:00:ab:01:02:ff");
-        assert_eq!(Packet::Udp(5, vec![0xab, 1]).arg(), "udp:5:ab01");
-    }
-}
-
 /// A named network namespace (`ip netns add`, so `/var/run/netns/<name>` exists) with only
 /// its loopback, up. Removed on drop.
 pub struct NamedNetns {
@@ -359,5 +344,20 @@ impl Default for NamedNetns {
 impl Drop for NamedNetns {
     fn drop(&mut self) {
         ip_quiet(&["netns", "del", &self.name]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fit_ifnamsiz_and_differ() {
+        let a = unique_name('h');
+        let b = unique_name('h');
+        assert_ne!(a, b);
+        assert!(a.len() <= 15 && a.starts_with("rsh"));
+        assert_eq!(mac_arg([0x02, 0, 0xab, 1, 2, 0xff]), "02:00:ab:01:02:ff");
+        assert_eq!(Packet::Udp(5, vec![0xab, 1]).arg(), "udp:5:ab01");
     }
 }
