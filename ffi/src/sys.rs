@@ -258,6 +258,16 @@ pub fn in_network_namespace<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -
     })
 }
 
+/// `fnmatch(pattern, name, FNM_NOESCAPE | FNM_CASEFOLD) == 0`: the match rsyslog's
+/// allowed-sender lists use for host-name wildcards. A NUL inside either never matches.
+pub fn fnmatch_casefold(pattern: &str, name: &str) -> bool {
+    let (Ok(p), Ok(n)) = (std::ffi::CString::new(pattern), std::ffi::CString::new(name)) else {
+        return false;
+    };
+    // SAFETY: both are NUL-terminated strings that live for the call.
+    unsafe { libc::fnmatch(p.as_ptr(), n.as_ptr(), libc::FNM_NOESCAPE | libc::FNM_CASEFOLD) == 0 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,6 +327,15 @@ mod tests {
     fn unknown_network_namespace_is_an_open_error() {
         let r = in_network_namespace("rsyslog-rs-no-such-namespace", || 1);
         assert!(matches!(r, Err(NetnsError::Open(e)) if e.kind() == std::io::ErrorKind::NotFound));
+    }
+
+    #[test]
+    fn fnmatch_is_case_blind_and_literal_about_backslashes() {
+        assert!(fnmatch_casefold("*.Example.NET", "host.example.net"));
+        assert!(fnmatch_casefold("h?st.example.net", "HOST.example.net"));
+        assert!(!fnmatch_casefold("*.example.net", "example.org"));
+        assert!(fnmatch_casefold("a\\b", "a\\b"));
+        assert!(!fnmatch_casefold("a\0", "a"));
     }
 
     #[test]

@@ -327,6 +327,12 @@ pub fn apply_shared(s: &mut Settings, p: &Params) -> RsResult {
         s.preserve_case = v;
     }
     if let Some(v) = p.array("allowedsender") {
+        if v.is_empty() {
+            return Err(RsError::new(
+                ret::INVALID_PARAMS,
+                "imtcp: allowedSender array must not be empty".to_string(),
+            ));
+        }
         s.allowed_senders = Some(v);
     }
     if let Some(v) = p.string("networknamespace") {
@@ -460,9 +466,6 @@ pub fn unsupported(i: &InputConfig) -> (Vec<String>, Vec<String>) {
     }
     if s.compression.stream {
         refuse.push("compression.mode=\"stream:always\"".to_string());
-    }
-    if s.allowed_senders.is_some() {
-        refuse.push("allowedSender (per-listener sender list)".to_string());
     }
     if i.multiline {
         ignore.push("multiLine".to_string());

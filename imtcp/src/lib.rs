@@ -4,6 +4,7 @@
 //! rsyslog 8.2302, 8.2504 and current upstream, see [`config`]); framing in
 //! [`framing`] (pure Rust); sockets and sessions in [`server`].
 
+pub mod acl;
 pub mod config;
 pub mod framing;
 pub mod server;
@@ -106,9 +107,24 @@ impl InputModule for Imtcp {
                 );
                 continue;
             }
+            let acl = match server::build_acl(cfg) {
+                Ok(a) => a,
+                Err(e) => {
+                    log_error(
+                        0,
+                        ret::INVALID_PARAMS,
+                        &format!(
+                            "imtcp: input '{}' port {}: {e} - listener not started",
+                            cfg.name, cfg.port
+                        ),
+                    );
+                    continue;
+                }
+            };
             let input = Arc::new(server::Input::new(
                 cfg.clone(),
                 conf.rulesets.get(idx).copied().flatten(),
+                acl,
             )?);
             let ls = server::open_listeners(&input);
             if ls.is_empty() {

@@ -26,6 +26,7 @@
 //!   variable. Every read is framed and flushed before the next one, so
 //!   every complete frame read before the stop is submitted.
 
+use crate::acl::{self, Acl};
 use crate::config::{parse_port, InputConfig};
 use crate::framing::{Event, Framer, FramingConfig, FramingError};
 use rsyslog_ffi::abi::{NEEDS_PARSING, PARSE_HOSTNAME};
@@ -60,13 +61,15 @@ pub struct Input {
     tz: Option<CString>,
     /// rsyslog's net object, for the `$AllowedSender` TCP list.
     net: &'static rsyslog_ffi::obj::Iface,
+    /// The input's own `allowedSender` list; replaces the global one when set.
+    acl: Option<Acl>,
 }
 
 const CTR_SUBMITTED: usize = 0;
 
 impl Input {
     /// Builds the runtime of an input (main thread, before the fork's privilege drop).
-    pub fn new(cfg: InputConfig, ruleset: Option<Ruleset>) -> RsResult<Input> {
+    pub fn new(cfg: InputConfig, ruleset: Option<Ruleset>, acl: Option<Acl>) -> RsResult<Input> {
         let name = Prop::new(cfg.name.as_bytes())?;
         // rsyslog 8.2302/8.2504 name this ratelimiter "tcperver" (sic).
         let ratelimit = Ratelimit::new(
@@ -117,6 +120,7 @@ impl Input {
             tz,
             cfg,
             net,
+            acl,
         })
     }
 
@@ -125,6 +129,35 @@ impl Input {
             s.inc(CTR_SUBMITTED, n);
         }
     }
+}
+
+/// The input's `allowedSender` list, host names resolved now (as the C module
+/// does when it reads its configuration). `Err` for an entry that cannot be
+/// parsed; adjustments and unresolvable names are logged with the C texts.
+pub fn build_acl(cfg: &InputConfig) -> Result<Option<Acl>, String> {
+    let Some(list) = &cfg.settings.allowed_senders else {
+        return Ok(None);
+    };
+    let mut entries = Vec::new();
+    for spec in list {
+        let mut warnings = Vec::new();
+        let parsed = acl::parse(spec, &mut warnings);
+        for w in &warnings {
+            log_error(0, ret::NO_ERRCODE, w);
+        }
+        match parsed? {
+            acl::Parsed::Net { addr, bits } => entries.push(acl::Entry::Net { addr, bits }),
+            acl::Parsed::Wildcard(p) => entries.push(acl::Entry::Name(p)),
+            acl::Parsed::Host(h) => match (h.as_str(), 0).to_socket_addrs() {
+                Ok(addrs) => entries.extend(acl::host_entries(addrs.map(|a| a.ip()))),
+                Err(_) => {
+                    log_error(0, ret::NO_ERRCODE, &format!("DNS error: Can't resolve \"{h}\""));
+                    log_error(0, ret::NO_ERRCODE, &format!("Hostname \"{h}\" WON'T be added to ACL."));
+                }
+            },
+        }
+    }
+    Ok(Some(Acl { entries }))
 }
 
 /// A bound listening socket.
@@ -327,7 +360,11 @@ impl Session {
         }
         let (fqdn, ip, host, ip_str) = peer_props(&peer, s.preserve_case)?;
         let fq = CString::new(fqdn.to_bytes()).unwrap_or_default();
-        if !input.net.tcp_sender_allowed(&peer, &fq) {
+        let allowed = match &input.acl {
+            Some(acl) => acl.allows(peer.ip(), |pattern| rsyslog_ffi::sys::fnmatch_casefold(pattern, &host)),
+            None => input.net.tcp_sender_allowed(&peer, &fq),
+        };
+        if !allowed {
             return Err(RsError::new(
                 ret::HOST_NOT_PERMITTED,
                 format!("connection request from disallowed sender {host} discarded"),

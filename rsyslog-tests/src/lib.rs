@@ -42,4 +42,4 @@ pub use config::{INTERNAL_DETAIL_LOG, INTERNAL_LOG};
 pub use daemon::{check_config, check_config_with, render_config, Daemon, InternalMsg, Options, Stopped, WorkDir};
 pub use host::{host, require_host, Host};
 pub use modules::module_path;
-pub use net::{tcp_connect, tcp_send, udp_send};
+pub use net::{tcp_connect, tcp_send, tcp_send_from, udp_send};

@@ -34,6 +34,18 @@ pub fn tcp_send(port: u16, data: &[u8]) {
     let _ = s.shutdown(Shutdown::Write);
 }
 
+/// Sends `data` over one TCP connection from `src` (an address on `lo`, e.g. 127.0.0.2)
+/// to 127.0.0.1:`port` and closes it; the listener is expected to be up.
+pub fn tcp_send_from(src: std::net::Ipv4Addr, port: u16, data: &[u8]) -> std::io::Result<()> {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    s.bind(&std::net::SocketAddr::from((src, 0)).into())?;
+    s.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())?;
+    let mut s: TcpStream = s.into();
+    s.write_all(data)?;
+    s.shutdown(Shutdown::Write)
+}
+
 /// Sends one UDP datagram to 127.0.0.1:`port`.
 pub fn udp_send(port: u16, data: &[u8]) {
     let s = UdpSocket::bind(("127.0.0.1", 0)).expect("bind udp");
