@@ -69,6 +69,7 @@ host_symbols! {
     ratelimitSetThreadSafe: "ratelimitSetThreadSafe" => unsafe extern "C" fn(*mut c_void);
     ratelimitAddMsg: "ratelimitAddMsg" => unsafe extern "C" fn(*mut c_void, *mut multi_submit_t, Msg) -> RsRetVal;
     ratelimitDestruct: "ratelimitDestruct" => unsafe extern "C" fn(*mut c_void);
+    ratelimitNewFromConfig: "ratelimitNewFromConfig" => unsafe extern "C" fn(*mut *mut c_void, *mut c_void, *const c_char, *const c_char, *const c_char) -> RsRetVal;
     rulesetGetRuleset: "rulesetGetRuleset" => unsafe extern "C" fn(*mut c_void, *mut *mut c_void, *const u8) -> RsRetVal;
     dnscacheLookup: "dnscacheLookup" => unsafe extern "C" fn(*mut libc::sockaddr_storage, *mut Prop, *mut Prop, *mut Prop, *mut Prop) -> RsRetVal;
     glblGetMaxLine: "glblGetMaxLine" => unsafe extern "C" fn(*mut c_void) -> c_int;

@@ -520,7 +520,12 @@ pub fn mod_init<M: HasGlobals>(
 }
 
 /// Host symbols a module can do without (absent from some supported hosts).
-pub const OPTIONAL_SYMBOLS: &[&str] = &["MsgSetRcvFromPort", "r_dbgprintf", "fjson_object_to_json_string_ext"];
+pub const OPTIONAL_SYMBOLS: &[&str] = &[
+    "MsgSetRcvFromPort",
+    "r_dbgprintf",
+    "fjson_object_to_json_string_ext",
+    "ratelimitNewFromConfig",
+];
 
 /// rsyslog's input thread (`thrdInfo_t*`), as runInput receives it.
 pub struct InputThread {

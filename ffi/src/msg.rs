@@ -302,11 +302,47 @@ impl Ratelimit {
             // SAFETY: plain setter on our ratelimiter.
             unsafe { f(rl.0.as_ptr(), interval, burst) }
         }
-        if let Some(f) = h.ratelimitSetThreadSafe {
-            // SAFETY: plain setter on our ratelimiter.
-            unsafe { f(rl.0.as_ptr()) }
-        }
+        rl.thread_safe();
         Ok(rl)
+    }
+
+    /// Whether this rsyslogd has named `ratelimit()` objects (`ratelimitNewFromConfig`,
+    /// current upstream; 8.2302 and 8.2504 have none).
+    pub fn named_supported() -> bool {
+        host().fns.ratelimitNewFromConfig.is_some()
+    }
+
+    /// `ratelimitNewFromConfig(conf, name, modname, dynname)`: a ratelimiter bound to the
+    /// configuration's `ratelimit(name=…)` object, made thread-safe.
+    pub fn from_config(conf: ConfPtr, name: &str, modname: &str, dynname: Option<&str>) -> RsResult<Ratelimit> {
+        let f = need(host().fns.ratelimitNewFromConfig, "ratelimitNewFromConfig")?;
+        let cstr = |s: &str| CString::new(s).map_err(|_| RsError::code(ret::PARAM_ERROR));
+        let (n, m) = (cstr(name)?, cstr(modname)?);
+        let d = dynname.map(cstr).transpose()?;
+        let mut p: *mut c_void = std::ptr::null_mut();
+        // SAFETY: conf is the live configuration; the names are copied by rsyslog.
+        let r = unsafe {
+            f(
+                &mut p,
+                conf.0,
+                n.as_ptr(),
+                m.as_ptr(),
+                d.as_ref().map_or(std::ptr::null(), |d| d.as_ptr()),
+            )
+        };
+        let rl = NonNull::new(p)
+            .filter(|_| r == ret::OK)
+            .map(Ratelimit)
+            .ok_or_else(|| RsError::code(if r == ret::OK { ret::INTERNAL_ERROR } else { r }))?;
+        rl.thread_safe();
+        Ok(rl)
+    }
+
+    fn thread_safe(&self) {
+        if let Some(f) = host().fns.ratelimitSetThreadSafe {
+            // SAFETY: plain setter on our ratelimiter.
+            unsafe { f(self.0.as_ptr()) }
+        }
     }
 }
 

@@ -429,7 +429,8 @@ pub fn parse_input(module: &Settings, p: &Params) -> RsResult<InputConfig> {
         rsyslog_ffi::log_error(
             0,
             ret::INVALID_PARAMS,
-            "imtcp: ratelimit.name is mutually exclusive with ratelimit.interval and ratelimit.burst",
+            "imtcp: ratelimit.name is mutually exclusive with ratelimit.interval and ratelimit.burst - using named \
+             ratelimit",
         );
     }
     if let Some(v) = p.bool("framingfix.cisco.asa") {
@@ -472,9 +473,6 @@ pub fn unsupported(i: &InputConfig) -> (Vec<String>, Vec<String>) {
     }
     if i.delimiter_regex.is_some() {
         ignore.push("framing.delimiter.regex".to_string());
-    }
-    if i.ratelimit_name.is_some() {
-        ignore.push("ratelimit.name (ratelimit.interval/burst apply)".to_string());
     }
     (refuse, ignore)
 }

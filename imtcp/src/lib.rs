@@ -107,6 +107,18 @@ impl InputModule for Imtcp {
                 );
                 continue;
             }
+            if let (Some(rl), false) = (&cfg.ratelimit_name, rsyslog_ffi::Ratelimit::named_supported()) {
+                log_error(
+                    0,
+                    ret::INVALID_PARAMS,
+                    &format!(
+                        "imtcp: input '{}' port {}: ratelimit.name '{rl}' needs ratelimit() objects, which this \
+                         rsyslogd does not have - listener not started",
+                        cfg.name, cfg.port
+                    ),
+                );
+                continue;
+            }
             let acl = match server::build_acl(cfg) {
                 Ok(a) => a,
                 Err(e) => {
@@ -121,11 +133,15 @@ impl InputModule for Imtcp {
                     continue;
                 }
             };
-            let input = Arc::new(server::Input::new(
-                cfg.clone(),
-                conf.rulesets.get(idx).copied().flatten(),
-                acl,
-            )?);
+            let input = match server::Input::new(cfg.clone(), conf.rulesets.get(idx).copied().flatten(), acl, conf.conf)
+            {
+                Ok(i) => Arc::new(i),
+                // This input is not started; the others are.
+                Err(e) => {
+                    e.report();
+                    continue;
+                }
+            };
             let ls = server::open_listeners(&input);
             if ls.is_empty() {
                 log_error(

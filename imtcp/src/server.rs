@@ -34,7 +34,7 @@ use rsyslog_ffi::log::{log_error, log_msg, LOG_INFO, LOG_WARNING};
 use rsyslog_ffi::module::InputThread;
 use rsyslog_ffi::obj::interfaces;
 use rsyslog_ffi::sys::{Epoll, EventFd};
-use rsyslog_ffi::{ret, Batch, FlowControl, Msg, Prop, Ratelimit, RsError, RsResult, Ruleset, StatsObj};
+use rsyslog_ffi::{ret, Batch, ConfPtr, FlowControl, Msg, Prop, Ratelimit, RsError, RsResult, Ruleset, StatsObj};
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 use std::collections::{HashMap, VecDeque};
 use std::ffi::CString;
@@ -69,15 +69,24 @@ const CTR_SUBMITTED: usize = 0;
 
 impl Input {
     /// Builds the runtime of an input (main thread, before the fork's privilege drop).
-    pub fn new(cfg: InputConfig, ruleset: Option<Ruleset>, acl: Option<Acl>) -> RsResult<Input> {
+    pub fn new(cfg: InputConfig, ruleset: Option<Ruleset>, acl: Option<Acl>, conf: ConfPtr) -> RsResult<Input> {
         let name = Prop::new(cfg.name.as_bytes())?;
-        // rsyslog 8.2302/8.2504 name this ratelimiter "tcperver" (sic).
-        let ratelimit = Ratelimit::new(
-            "tcperver",
-            None,
-            cfg.ratelimit_interval.clamp(0, u32::MAX as i64) as u32,
-            cfg.ratelimit_burst.clamp(0, u32::MAX as i64) as u32,
-        )?;
+        let ratelimit = match &cfg.ratelimit_name {
+            // A named ratelimit() object (hosts that have them; checked at activation).
+            Some(n) => Ratelimit::from_config(conf, n, "imtcp", None).map_err(|e| {
+                RsError::new(
+                    e.code,
+                    format!("imtcp: input '{}': ratelimit.name '{n}' could not be used", cfg.name),
+                )
+            })?,
+            // rsyslog 8.2302/8.2504 name this ratelimiter "tcperver" (sic).
+            None => Ratelimit::new(
+                "tcperver",
+                None,
+                cfg.ratelimit_interval.clamp(0, u32::MAX as i64) as u32,
+                cfg.ratelimit_burst.clamp(0, u32::MAX as i64) as u32,
+            )?,
+        };
         let stats = match StatsObj::new(&format!("{}({})", cfg.name, cfg.port), "imtcp", &["submitted"]) {
             Ok(s) => Some(s),
             Err(e) => {
