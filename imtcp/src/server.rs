@@ -513,7 +513,7 @@ impl<'a> Server<'a> {
             epoll.add(l, i as u64)?;
         }
         Ok(Server {
-            slots: SessionSlots::new(input.cfg.settings.max_sessions.clamp(0, usize::MAX as i64) as usize),
+            slots: SessionSlots::new(usize::try_from(input.cfg.settings.max_sessions).unwrap_or(0)),
             input,
             listeners,
             epoll,
