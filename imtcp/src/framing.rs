@@ -58,7 +58,8 @@ impl FramingError {
     /// `input` is the input name, `host`/`ip` the peer, `session` names the
     /// session in the incomplete-frame text (C: the stream's address).
     pub fn message(&self, input: &str, host: &str, ip: &str, session: &str) -> String {
-        let who = format!("imtcp {input}: Framing Error in received TCP message from peer: (hostname) {host}, (ip) {ip}");
+        let who =
+            format!("imtcp {input}: Framing Error in received TCP message from peer: (hostname) {host}, (ip) {ip}");
         match self {
             // C prints the `char` with %d: bytes 128..=255 come out negative.
             FramingError::DelimiterNotSp(c) => {
@@ -197,7 +198,7 @@ impl Framer {
                 if self.count > self.cfg.max_frame_size {
                     out(Event::Error(FramingError::FrameTooLarge(self.count)));
                     self.mode = Mode::Stuffing; // the digits stay in the frame
-                    // The oversize count was just reported; no second notice.
+                                                // The oversize count was just reported; no second notice.
                     self.oversize_told = self.count > self.cfg.max_line as i64;
                 } else {
                     self.buf.clear();
@@ -457,7 +458,10 @@ mod tests {
             m(FramingError::DelimiterNotSp(0xc8)),
             format!("{who}: delimiter is not SP but has ASCII value -56.")
         );
-        assert_eq!(m(FramingError::InvalidOctetCount(0)), format!("{who}: invalid octet count 0."));
+        assert_eq!(
+            m(FramingError::InvalidOctetCount(0)),
+            format!("{who}: invalid octet count 0.")
+        );
         assert_eq!(
             m(FramingError::FrameTooLarge(999_999_999)),
             format!("{who}: frame too large: 999999999, change to octet stuffing")

@@ -71,7 +71,9 @@ fn count(lines: &[String], needle: &str) -> usize {
 
 /// Internal-log lines that start with `prefix` and contain `rest`.
 fn logged(log: &str, prefix: &str, rest: &str) -> usize {
-    log.lines().filter(|l| l.starts_with(prefix) && l.contains(rest)).count()
+    log.lines()
+        .filter(|l| l.starts_with(prefix) && l.contains(rest))
+        .count()
 }
 
 /// The peer part of the C framing texts: "(hostname)" is fromhost (localhost
@@ -92,7 +94,8 @@ fn garbage_bytes_are_data_and_do_not_disturb_others() {
     let mut bad = tcp_connect(port);
     bad.write_all(b"<13>bad: pre-fault\n16 <13>bad: counted").unwrap();
     // Binary and NUL bytes are data to the C module (no message): one frame.
-    bad.write_all(b"\x00\x01\x02\xfe\xff<13>bad: nul\x00in\x00frame \x7f\x80\n").unwrap();
+    bad.write_all(b"\x00\x01\x02\xfe\xff<13>bad: nul\x00in\x00frame \x7f\x80\n")
+        .unwrap();
     // Digits then a byte that is not SP: C logs the byte as a signed char (-56).
     bad.write_all(b"5\xc8hello").unwrap();
     good.send(10);
@@ -103,7 +106,11 @@ fn garbage_bytes_are_data_and_do_not_disturb_others() {
     // pre-fault, counted, the binary frame, "hello", after-garbage, 30 good.
     d.wait_lines("out", 35, T);
     assert_eq!(
-        logged(&log, FRAMING, ", (ip) 127.0.0.1: delimiter is not SP but has ASCII value -56."),
+        logged(
+            &log,
+            FRAMING,
+            ", (ip) 127.0.0.1: delimiter is not SP but has ASCII value -56."
+        ),
         1,
         "{log}"
     );
@@ -214,7 +221,11 @@ fn absurd_octet_counts_switch_to_octet_stuffing() {
             "{log}"
         );
     }
-    assert_eq!(logged(&log, FRAMING, &format!("{ip}invalid octet count 0.")), 1, "{log}");
+    assert_eq!(
+        logged(&log, FRAMING, &format!("{ip}invalid octet count 0.")),
+        1,
+        "{log}"
+    );
     bad.shutdown(Shutdown::Write).unwrap();
     let st = d.stop();
     st.assert_clean_exit();
@@ -273,7 +284,11 @@ fn frames_over_max_frame_size_and_max_message_size() {
             );
         }
         assert_eq!(
-            logged(&log, FRAMING, &format!("{ip}frame too large: 3000, change to octet stuffing")),
+            logged(
+                &log,
+                FRAMING,
+                &format!("{ip}frame too large: 3000, change to octet stuffing")
+            ),
             1,
             "{log}"
         );
@@ -286,7 +301,13 @@ fn frames_over_max_frame_size_and_max_message_size() {
         let sizes = |c: char| -> Vec<usize> {
             lines
                 .iter()
-                .filter(|l| l.ends_with(c) && l.trim_start_matches("<13>big: ").trim_start_matches("3000").chars().all(|x| x == c))
+                .filter(|l| {
+                    l.ends_with(c)
+                        && l.trim_start_matches("<13>big: ")
+                            .trim_start_matches("3000")
+                            .chars()
+                            .all(|x| x == c)
+                })
                 .map(|l| l.len())
                 .collect()
         };
@@ -327,11 +348,7 @@ fn max_sessions_are_enforced_and_freed_on_close() {
     const CLOSED: &str = "closed by remote peer 127.0.0.1.";
     let d = Daemon::start(
         &host,
-        &conf(
-            "",
-            &format!(r#"maxSessions="{MAX}" notifyOnConnectionClose="on""#),
-            r#"socketBacklog="200""#,
-        ),
+        &conf("", &format!(r#"maxSessions="{MAX}" notifyOnConnectionClose="on""#), ""),
     );
     let port = d.wait_port_file("port", T);
     let logged_n = |needle: &str, n: usize| {
@@ -369,9 +386,15 @@ fn max_sessions_are_enforced_and_freed_on_close() {
         .filter(|m| m.msg.contains(TOO_MANY))
         .collect();
     assert_eq!(refusals.len(), 100);
-    assert!(refusals.iter().all(|m| m.errcode() == Some(2079) && m.is_error()), "{refusals:?}");
+    assert!(
+        refusals.iter().all(|m| m.errcode() == Some(2079) && m.is_error()),
+        "{refusals:?}"
+    );
     // A refused connection never was a session: no close notice for it.
-    assert_eq!(d.internal_messages().iter().filter(|m| m.msg.contains(CLOSED)).count(), 0);
+    assert_eq!(
+        d.internal_messages().iter().filter(|m| m.msg.contains(CLOSED)).count(),
+        0
+    );
 
     // Closing sessions frees their slots: as many new ones are accepted again.
     for c in conns.drain(..) {
@@ -388,7 +411,9 @@ fn max_sessions_are_enforced_and_freed_on_close() {
     // Full again: the next one is refused.
     let one_more = tcp_connect(port);
     assert_eq!(logged_n(TOO_MANY, 101), 101);
-    assert!(poll_until(T, Duration::from_millis(50), || closed_by_server(&one_more).then_some(())).is_some());
+    assert!(poll_until(T, Duration::from_millis(50), || closed_by_server(&one_more)
+        .then_some(()))
+    .is_some());
     good.send(10);
     let lines = d.wait_lines("out", 50 + 2 * (MAX - 1), T);
     drop(again);
@@ -433,7 +458,11 @@ fn slow_sender_blocks_nobody_and_its_message_arrives_when_complete() {
     st.assert_clean();
     assert_good(&lines, 10 + BURST);
     assert_eq!(count(&lines, "<13>slow: pre-fault"), 1);
-    assert_eq!(lines.iter().filter(|l| *l == "<13>slow: dribble 12345").count(), 1, "{lines:?}");
+    assert_eq!(
+        lines.iter().filter(|l| *l == "<13>slow: dribble 12345").count(),
+        1,
+        "{lines:?}"
+    );
     assert_eq!(lines.len(), 2 + 10 + BURST);
 }
 
@@ -455,7 +484,8 @@ fn peer_gone_mid_frame_lf_frame_submitted_counted_frame_reported() {
     good.send(10);
     // Octet counting, inside the frame: reported and dropped.
     let mut b = tcp_connect(port);
-    b.write_all(b"18 <13>bad: pre-count50 <13>bad: partial-counted").unwrap();
+    b.write_all(b"18 <13>bad: pre-count50 <13>bad: partial-counted")
+        .unwrap();
     drop(b);
     // Octet counting, inside the count itself: the same.
     let mut c = tcp_connect(port);
@@ -484,4 +514,78 @@ fn peer_gone_mid_frame_lf_frame_submitted_counted_frame_reported() {
     assert_eq!(count(&lines, "partial-counted"), 0, "{lines:?}");
     assert_eq!(lines.len(), 34, "{lines:?}");
     assert_eq!(st.error_messages().len(), 2, "{:?}", st.error_messages());
+}
+
+/// maxSessions counts per input (C: one tcpsrv and session table per
+/// input()); an input's own maxSessions overrides the module's. With
+/// notifyOnConnectionOpen a refusal also gets the C module's "could not be
+/// established" line (the peer is not looked up yet: "(IP unknown)").
+#[test]
+fn max_sessions_count_per_input() {
+    let Some(host) = require_host("max_sessions_count_per_input") else {
+        return;
+    };
+    const TOO_MANY: &str = "too many tcp sessions - dropping incoming request";
+    const NOT_ESTABLISHED: &str = "imtcp: connection could not be established with host: (IP unknown)";
+    let conf = r#"
+module(load="${IMTCP}" maxSessions="2" notifyOnConnectionOpen="on")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/p1" name="in1")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/p2" name="in2" maxSessions="3")
+template(name="raw" type="string" string="%inputname% %rawmsg%\n")
+if $inputname startswith "in" then action(type="omfile" file="${WORKDIR}/out" template="raw")
+"#;
+    let d = Daemon::start(&host, conf);
+    let p1 = d.wait_port_file("p1", T);
+    let p2 = d.wait_port_file("p2", T);
+    let c1: Vec<TcpStream> = (0..3).map(|_| tcp_connect(p1)).collect();
+    let log = d.wait_internal(NOT_ESTABLISHED, T);
+    assert_eq!(logged(&log, TOO_MANY, ""), 1, "{log}");
+    let c2: Vec<TcpStream> = (0..3).map(|_| tcp_connect(p2)).collect();
+    let open1: Vec<&TcpStream> = c1.iter().filter(|c| !closed_by_server(c)).collect();
+    for (i, mut c) in open1.into_iter().enumerate() {
+        c.write_all(format!("<13>t: one {i}\n").as_bytes()).unwrap();
+    }
+    for (i, mut c) in c2.iter().enumerate() {
+        c.write_all(format!("<13>t: two {i}\n").as_bytes()).unwrap();
+    }
+    let lines = d.wait_lines("out", 5, T);
+    drop((c1, c2));
+    let st = d.stop();
+    st.assert_clean_exit();
+    assert_eq!(count(&lines, "in1 <13>t: one "), 2, "{lines:?}");
+    assert_eq!(count(&lines, "in2 <13>t: two "), 3, "{lines:?}");
+    let log = st.read(INTERNAL_LOG);
+    assert_eq!(logged(&log, TOO_MANY, ""), 1, "{log}");
+    assert_eq!(logged(&log, NOT_ESTABLISHED, ""), 1, "{log}");
+    // Accepted ones are announced as the C module does.
+    assert_eq!(
+        logged(&log, "imtcp: connection established with host: 127.0.0.1", ""),
+        5,
+        "{log}"
+    );
+}
+
+/// maxListeners: an input binds at most that many sockets (C tcpsrv.c
+/// addTcpLstn, RS_RET_MAX_LSTN_REACHED); the first (IPv4) stays and serves.
+#[test]
+fn max_listeners_limits_the_sockets_of_an_input() {
+    let Some(host) = require_host("max_listeners_limits_the_sockets_of_an_input") else {
+        return;
+    };
+    let d = Daemon::start(&host, &conf("", r#"maxListeners="1""#, ""));
+    let port = d.wait_port_file("port", T);
+    tcp_send(port, b"<13>t: via ipv4\n");
+    assert_eq!(d.wait_lines("out", 1, T), ["<13>t: via ipv4"]);
+    assert!(TcpStream::connect(("::1", port)).is_err(), "no IPv6 listener expected");
+    let st = d.stop();
+    st.assert_clean_exit();
+    let errs = st.error_messages();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].errcode(), Some(2080), "{errs:?}");
+    assert!(
+        errs[0]
+            .msg
+            .starts_with("Could not create tcp listener, ignoring port 0 bind-address **UNSPECIFIED**."),
+        "{errs:?}"
+    );
 }
