@@ -264,11 +264,15 @@ fn frames_over_max_frame_size_and_max_message_size() {
         // Over maxFrameSize: octet stuffing from the digits on, up to the LF.
         let huge: String = std::iter::repeat_n('H', 3000).collect();
         bad.write_all(format!("3000 {huge}\n").as_bytes()).unwrap();
+        // Over maxMessageSize with LF framing: no count tells the size.
+        let long: String = std::iter::repeat_n('L', 2500).collect();
+        bad.write_all(format!("{long}\n").as_bytes()).unwrap();
         bad.write_all(b"<13>bad: after-limits\n").unwrap();
         good.send(10);
         // Not discarding: 1500 → 1024 + 475 (one byte dropped); "3000"+3000 H
-        // → 1024 + 1024 + 954. Discarding: the first 1024 of each only.
-        let big = if discard { 1 + 1 } else { 2 + 3 };
+        // → 1024 + 1024 + 954; 2500 L → 1024 + 1024 + 450. Discarding: the
+        // first 1024 of each only.
+        let big = if discard { 1 + 1 + 1 } else { 2 + 3 + 3 };
         let lines = d.wait_lines("out", 2 + big + 30, T);
         let log = d.wait_internal("frame too large", T);
         let ip = ", (ip) 127.0.0.1: ";
@@ -288,6 +292,21 @@ fn frames_over_max_frame_size_and_max_message_size() {
                 &log,
                 FRAMING,
                 &format!("{ip}frame too large: 3000, change to octet stuffing")
+            ),
+            1,
+            "{log}"
+        );
+        // Ours only (README): the C module splits or cuts it without a word.
+        let what = if discard {
+            "discarding the rest of the frame"
+        } else {
+            "splitting..."
+        };
+        assert_eq!(
+            logged(
+                &log,
+                OVERSIZE,
+                &format!("{ip}no frame delimiter within max msg size 1024, {what}")
             ),
             1,
             "{log}"
@@ -314,13 +333,15 @@ fn frames_over_max_frame_size_and_max_message_size() {
         if discard {
             assert_eq!(sizes('B'), [1024], "{lines:?}");
             assert_eq!(sizes('H'), [1024], "{lines:?}");
+            assert_eq!(sizes('L'), [1024], "{lines:?}");
         } else {
             assert_eq!(sizes('B'), [1024, 475], "{lines:?}");
             assert_eq!(sizes('H'), [1024, 1024, 954], "{lines:?}");
+            assert_eq!(sizes('L'), [1024, 1024, 450], "{lines:?}");
         }
         assert_eq!(lines.len(), 2 + big + 30, "{lines:?}");
-        // The count told the size: no notice of ours on top.
-        assert_eq!(st.error_messages().len(), 3, "{:?}", st.error_messages());
+        // Where the count told the size there is no notice of ours on top.
+        assert_eq!(st.error_messages().len(), 4, "{:?}", st.error_messages());
     }
 }
 
