@@ -46,6 +46,39 @@ pub enum FramingError {
     FrameTooLarge(i64),
     /// The peer closed inside an octet-counted frame.
     IncompleteFrame,
+    /// An octet-stuffed frame reached maxMessageSize without a delimiter:
+    /// it is split (or, with `discard`, the rest is skipped). Reported once
+    /// per frame. Ours only: the C module splits silently.
+    StuffedOversize { max: usize, discard: bool },
+}
+
+impl FramingError {
+    /// The log text, as the C module words it (tcps_sess.c
+    /// `processDataRcvd`/`PrepareClose`, identical in 8.2302 and 8.2504).
+    /// `input` is the input name, `host`/`ip` the peer, `session` names the
+    /// session in the incomplete-frame text (C: the stream's address).
+    pub fn message(&self, input: &str, host: &str, ip: &str, session: &str) -> String {
+        let who =
+            format!("imtcp {input}: Framing Error in received TCP message from peer: (hostname) {host}, (ip) {ip}");
+        match self {
+            // C prints the `char` with %d: bytes 128..=255 come out negative.
+            FramingError::DelimiterNotSp(c) => {
+                format!("{who}: delimiter is not SP but has ASCII value {}.", *c as i8)
+            }
+            FramingError::InvalidOctetCount(n) => format!("{who}: invalid octet count {n}."),
+            FramingError::Oversize { count, max } => format!(
+                "imtcp {input}: received oversize message from peer: (hostname) {host}, (ip) {ip}: size is {count} bytes, max msg size is {max}, truncating..."
+            ),
+            FramingError::FrameTooLarge(n) => format!("{who}: frame too large: {n}, change to octet stuffing"),
+            FramingError::IncompleteFrame => format!(
+                "Incomplete frame at end of stream in session {session} - ignoring extra data (a message may be lost)."
+            ),
+            FramingError::StuffedOversize { max, discard } => format!(
+                "imtcp {input}: received oversize message from peer: (hostname) {host}, (ip) {ip}: no frame delimiter within max msg size {max}, {}",
+                if *discard { "discarding the rest of the frame" } else { "splitting..." }
+            ),
+        }
+    }
 }
 
 /// What the framer produced.
@@ -81,6 +114,8 @@ pub struct Framer {
     count: i64,
     remaining: i64,
     buf: Vec<u8>,
+    /// The current stuffed frame was already reported as oversize.
+    oversize_told: bool,
 }
 
 impl Framer {
@@ -92,6 +127,7 @@ impl Framer {
             mode: Mode::Stuffing,
             count: 0,
             remaining: 0,
+            oversize_told: false,
         }
     }
 
@@ -128,6 +164,7 @@ impl Framer {
                 } else {
                     self.state = State::InMsg;
                     self.mode = Mode::Stuffing;
+                    self.oversize_told = false;
                     self.byte(c, out);
                 }
             }
@@ -147,6 +184,7 @@ impl Framer {
                 if self.count < 1 {
                     out(Event::Error(FramingError::InvalidOctetCount(self.count)));
                     self.mode = Mode::Stuffing;
+                    self.oversize_told = false;
                     self.buf.clear();
                     self.state = State::InMsg;
                     return;
@@ -160,6 +198,8 @@ impl Framer {
                 if self.count > self.cfg.max_frame_size {
                     out(Event::Error(FramingError::FrameTooLarge(self.count)));
                     self.mode = Mode::Stuffing; // the digits stay in the frame
+                                                // The oversize count was just reported; no second notice.
+                    self.oversize_told = self.count > self.cfg.max_line as i64;
                 } else {
                     self.buf.clear();
                     self.remaining = self.count;
@@ -173,6 +213,13 @@ impl Framer {
                         self.state = State::AtStart;
                     } else if self.buf.len() >= self.cfg.max_line {
                         // Buffer full: submit what we have; this byte is dropped.
+                        if !self.oversize_told {
+                            self.oversize_told = true;
+                            out(Event::Error(FramingError::StuffedOversize {
+                                max: self.cfg.max_line,
+                                discard: self.cfg.discard_truncated,
+                            }));
+                        }
                         Self::emit(&mut self.buf, out);
                         if self.cfg.discard_truncated {
                             self.state = State::InMsgTruncating;
@@ -319,16 +366,114 @@ mod tests {
             max_line: 4,
             ..Default::default()
         };
+        let split = Err(FramingError::StuffedOversize { max: 4, discard: false });
         assert_eq!(
             run(cfg.clone(), &[b"abcdefghij\nxy\n"], false),
-            ok(&["abcd", "fghi", "xy"])
+            vec![split, Ok("abcd".into()), Ok("fghi".into()), Ok("xy".into())]
         );
         let cfg = FramingConfig {
             max_line: 4,
             discard_truncated: true,
             ..cfg
         };
-        assert_eq!(run(cfg, &[b"abcdefghij\nxy\n"], false), ok(&["abcd", "xy"]));
+        let cut = Err(FramingError::StuffedOversize { max: 4, discard: true });
+        assert_eq!(
+            run(cfg, &[b"abcdefghij\nxy\n"], false),
+            vec![cut, Ok("abcd".into()), Ok("xy".into())]
+        );
+    }
+
+    #[test]
+    fn stuffed_oversize_is_told_once_per_frame() {
+        let cfg = FramingConfig {
+            max_line: 3,
+            ..Default::default()
+        };
+        let told = || Err(FramingError::StuffedOversize { max: 3, discard: false });
+        // One frame split twice: one notice; the next long frame: one more.
+        // (The byte that finds the buffer full is dropped, as in C.)
+        assert_eq!(
+            run(cfg.clone(), &[b"aaabbbcccd\neeeff\n"], true),
+            vec![
+                told(),
+                Ok("aaa".into()),
+                Ok("bbc".into()),
+                Ok("cd".into()),
+                told(),
+                Ok("eee".into()),
+                Ok("f".into()),
+            ]
+        );
+        // A frame that only fills the buffer is not oversize.
+        assert_eq!(run(cfg, &[b"abc\n"], false), ok(&["abc"]));
+    }
+
+    #[test]
+    fn absurd_octet_count_is_capped_and_switches_to_stuffing() {
+        // C stops growing the count once it exceeds 200000000: 14 nines give 999999999.
+        let r = run(FramingConfig::default(), &[b"99999999999999 <13>x\n<13>next\n"], false);
+        assert_eq!(
+            r,
+            vec![
+                Err(FramingError::Oversize {
+                    count: 999_999_999,
+                    max: 8096
+                }),
+                Err(FramingError::FrameTooLarge(999_999_999)),
+                Ok("99999999999999<13>x".into()),
+                Ok("<13>next".into()),
+            ]
+        );
+        // Reported once: the oversize count already said so, no stuffed notice on top.
+        let cfg = FramingConfig {
+            max_line: 4,
+            ..Default::default()
+        };
+        let r = run(cfg, &[b"99999999 abc\n"], false);
+        assert_eq!(
+            r,
+            vec![
+                Err(FramingError::Oversize {
+                    count: 99_999_999,
+                    max: 4
+                }),
+                Err(FramingError::FrameTooLarge(99_999_999)),
+                // Only maxLine digits fit; the byte that overflows ('a') is dropped.
+                Ok("9999".into()),
+                Ok("bc".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn messages_use_the_c_texts() {
+        let m = |e: FramingError| e.message("in1", "h.example", "192.0.2.1", "0x1");
+        let who = "imtcp in1: Framing Error in received TCP message from peer: (hostname) h.example, (ip) 192.0.2.1";
+        assert_eq!(
+            m(FramingError::DelimiterNotSp(b'x')),
+            format!("{who}: delimiter is not SP but has ASCII value 120.")
+        );
+        // C passes a (signed) char to %d.
+        assert_eq!(
+            m(FramingError::DelimiterNotSp(0xc8)),
+            format!("{who}: delimiter is not SP but has ASCII value -56.")
+        );
+        assert_eq!(
+            m(FramingError::InvalidOctetCount(0)),
+            format!("{who}: invalid octet count 0.")
+        );
+        assert_eq!(
+            m(FramingError::FrameTooLarge(999_999_999)),
+            format!("{who}: frame too large: 999999999, change to octet stuffing")
+        );
+        assert_eq!(
+            m(FramingError::Oversize { count: 9000, max: 8096 }),
+            "imtcp in1: received oversize message from peer: (hostname) h.example, (ip) 192.0.2.1: size is 9000 bytes, max msg size is 8096, truncating..."
+        );
+        assert_eq!(
+            m(FramingError::IncompleteFrame),
+            "Incomplete frame at end of stream in session 0x1 - ignoring extra data (a message may be lost)."
+        );
     }
 
     #[test]

@@ -233,10 +233,24 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
         },
     };
     let ns = cfg.settings.network_namespace.as_deref().filter(|n| !n.is_empty());
+    let bind_address = cfg.address.as_deref().unwrap_or("**UNSPECIFIED**");
     let bind_all = || {
         let mut socks = Vec::new();
         let mut bound_port = port;
         for mut a in addrs {
+            if socks.len() as i64 >= cfg.settings.max_listeners {
+                // tcpsrv.c addTcpLstn: the listeners made so far stay, the rest of
+                // this input's addresses are not tried.
+                log_error(
+                    0,
+                    ret::MAX_LSTN_REACHED,
+                    &format!(
+                        "Could not create tcp listener, ignoring port {} bind-address {bind_address}.",
+                        cfg.port
+                    ),
+                );
+                break;
+            }
             // With port 0 the kernel-chosen port of the first socket serves the others.
             a.set_port(bound_port);
             match bind_one(a, backlog) {
@@ -288,9 +302,8 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
             0,
             ret::NO_SOCKET,
             &format!(
-                "Could not create tcp listener, ignoring port {} bind-address {}{}.",
+                "Could not create tcp listener, ignoring port {} bind-address {bind_address}{}.",
                 cfg.port,
-                cfg.address.as_deref().unwrap_or("**UNSPECIFIED**"),
                 ns.map(|n| format!(" namespace {n}")).unwrap_or_default()
             ),
         );
@@ -425,22 +438,7 @@ impl Session {
 
 impl Peer {
     fn framing_error(&self, e: &FramingError, session: *const Session) {
-        let who = format!(
-            "imtcp {}: Framing Error in received TCP message from peer: (hostname) {}, (ip) {}",
-            self.input.cfg.name, self.host, self.ip_str
-        );
-        let text = match e {
-            FramingError::DelimiterNotSp(c) => format!("{who}: delimiter is not SP but has ASCII value {c}."),
-            FramingError::InvalidOctetCount(n) => format!("{who}: invalid octet count {n}."),
-            FramingError::Oversize { count, max } => format!(
-                "imtcp {}: received oversize message from peer: (hostname) {}, (ip) {}: size is {count} bytes, max msg size is {max}, truncating...",
-                self.input.cfg.name, self.host, self.ip_str
-            ),
-            FramingError::FrameTooLarge(n) => format!("{who}: frame too large: {n}, change to octet stuffing"),
-            FramingError::IncompleteFrame => format!(
-                "Incomplete frame at end of stream in session {session:p} - ignoring extra data (a message may be lost)."
-            ),
-        };
+        let text = e.message(&self.input.cfg.name, &self.host, &self.ip_str, &format!("{session:p}"));
         log_error(0, ret::NO_ERRCODE, &text);
     }
 
@@ -572,6 +570,8 @@ struct Server<'a> {
     epoll: Epoll,
     wake: EventFd,
     sessions: Mutex<HashMap<u64, SharedSession>>,
+    /// maxSessions of this input: a slot is claimed before a session is built.
+    slots: SessionSlots,
     next_token: AtomicU64,
     queue: Mutex<VecDeque<Work>>,
     ready: Condvar,
@@ -587,6 +587,7 @@ impl<'a> Server<'a> {
             epoll.add(l, i as u64)?;
         }
         Ok(Server {
+            slots: SessionSlots::new(usize::try_from(input.cfg.settings.max_sessions).unwrap_or(0)),
             input,
             listeners,
             epoll,
@@ -772,12 +773,20 @@ impl<'a> Server<'a> {
             }
             attempts += 1;
             match l.accept() {
-                Ok((stream, peer)) => match Session::new(stream, peer, self.input.clone()) {
-                    Ok(s) => self.add_session(s),
-                    Err(e) => {
-                        e.report();
+                Ok((stream, peer)) => {
+                    // tcpsrv.c SessAccept: the table check comes right after accept.
+                    if !self.slots.try_claim() {
+                        self.refuse_session(stream);
+                        continue;
                     }
-                },
+                    match Session::new(stream, peer, self.input.clone()) {
+                        Ok(s) => self.add_session(s),
+                        Err(e) => {
+                            self.slots.release();
+                            e.report();
+                        }
+                    }
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     drained = true;
                     break;
@@ -815,6 +824,25 @@ impl<'a> Server<'a> {
         }
     }
 
+    /// maxSessions reached: the connection is closed at once and each one
+    /// is logged, with the C module's text and code (tcpsrv.c `SessAccept`).
+    fn refuse_session(&self, stream: TcpStream) {
+        drop(stream);
+        log_error(
+            0,
+            ret::MAX_SESS_REACHED,
+            "too many tcp sessions - dropping incoming request",
+        );
+        if self.input.cfg.settings.notify_open {
+            // C has not looked up the peer yet at this point.
+            log_error(
+                0,
+                ret::NO_ERRCODE,
+                "imtcp: connection could not be established with host: (IP unknown)",
+            );
+        }
+    }
+
     fn add_session(&self, s: Session) {
         let fd: RawFd = s.stream.as_raw_fd();
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
@@ -826,7 +854,9 @@ impl<'a> Server<'a> {
                 ret::NO_ERRCODE,
                 &format!("epoll_ctl failed on fd {fd}, isLstn 0"),
             );
-            lock(&self.sessions).remove(&token);
+            if lock(&self.sessions).remove(&token).is_some() {
+                self.slots.release();
+            }
         }
     }
 
@@ -876,7 +906,45 @@ impl<'a> Server<'a> {
     fn close(&self, token: u64, fd: RawFd) {
         let _ = self.epoll.delete(&fd);
         // The socket closes when the last reference (ours, the table's) goes.
-        lock(&self.sessions).remove(&token);
+        if lock(&self.sessions).remove(&token).is_some() {
+            self.slots.release();
+        }
+    }
+}
+
+/// The session slots of one input (C: its tcpsrv's session table of
+/// maxSessions entries). Claimed atomically, so concurrent accepts on several
+/// listeners of the input never exceed the maximum.
+#[derive(Debug)]
+pub struct SessionSlots {
+    max: usize,
+    used: std::sync::atomic::AtomicUsize,
+}
+
+impl SessionSlots {
+    pub fn new(max: usize) -> SessionSlots {
+        SessionSlots {
+            max,
+            used: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Takes a slot; `false` when all `max` are in use.
+    pub fn try_claim(&self) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.max).then_some(n + 1))
+            .is_ok()
+    }
+
+    /// Gives a slot back (a session closed, or was not created after all).
+    pub fn release(&self) {
+        let _ = self
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
+
+    pub fn in_use(&self) -> usize {
+        self.used.load(Ordering::Acquire)
     }
 }
 
@@ -988,4 +1056,42 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
         }
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SessionSlots;
+    use std::sync::Arc;
+
+    #[test]
+    fn slots_stop_at_max_and_come_back_on_release() {
+        let s = SessionSlots::new(2);
+        assert!(s.try_claim());
+        assert!(s.try_claim());
+        assert!(!s.try_claim());
+        assert_eq!(s.in_use(), 2);
+        s.release();
+        assert!(s.try_claim());
+        assert!(!s.try_claim());
+        s.release();
+        s.release();
+        s.release(); // never below zero
+        assert_eq!(s.in_use(), 0);
+    }
+
+    #[test]
+    fn concurrent_claims_never_exceed_max() {
+        let s = Arc::new(SessionSlots::new(20));
+        let won: usize = (0..8)
+            .map(|_| {
+                let s = s.clone();
+                std::thread::spawn(move || (0..100).filter(|_| s.try_claim()).count())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .sum();
+        assert_eq!(won, 20);
+        assert_eq!(s.in_use(), 20);
+    }
 }
