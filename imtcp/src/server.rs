@@ -192,7 +192,14 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
     };
     let mut out = Vec::new();
     let mut bound_port = port;
+    let mut failure = None;
     for mut a in addrs {
+        // tcpsrv.c addTcpLstn: an input holds at most maxListeners sockets;
+        // the first one over the limit ends the setup of the input.
+        if out.len() as i64 >= cfg.settings.max_listeners {
+            failure = Some(ret::MAX_LSTN_REACHED);
+            break;
+        }
         // With port 0 the kernel-chosen port of the first socket serves the others.
         a.set_port(bound_port);
         match bind_one(a, backlog) {
@@ -209,26 +216,28 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
             Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => {}
             Err(e) => log_error(
                 e.raw_os_error().unwrap_or(0),
-                ret::NO_SOCKET,
+                ret::NO_ERRCODE,
                 "Error while binding tcp socket",
             ),
         }
     }
     if out.is_empty() {
+        failure = Some(ret::COULD_NOT_BIND);
+    }
+    if let Some(code) = failure {
+        // tcpsrv.c create_tcp_socket: one line per failed port entry, with
+        // what nsd_ptcp.c's LstnInit returned; the sockets made stay.
         log_error(
             0,
-            ret::NO_SOCKET,
+            code,
             &format!(
                 "Could not create tcp listener, ignoring port {} bind-address {}.",
                 cfg.port,
-                cfg.address.as_deref().unwrap_or("(null)")
+                cfg.address.as_deref().unwrap_or("**UNSPECIFIED**")
             ),
         );
-        log_error(
-            0,
-            ret::NO_SOCKET,
-            &format!("tcpsrv could not create listener (inputname: '{}')", cfg.name),
-        );
+    }
+    if out.is_empty() {
         return out;
     }
     if let (Some(f), 0) = (&cfg.listen_port_file, port) {

@@ -35,6 +35,7 @@ pub mod modules;
 pub mod net;
 pub mod netns;
 pub mod pcapfile;
+pub mod sockets;
 pub mod spawn;
 pub mod wait;
 
