@@ -1,0 +1,226 @@
+//! imtcp's framing rules in a real rsyslogd, each with crafted byte streams
+//! and with real senders (a second rsyslogd's omfwd, util-linux logger,
+//! rsyslog's tcpflood). As in imtcp_params.rs every config runs with the
+//! host's C imtcp and with ours; the pinned results are the C module's.
+
+use rsyslog_tests::*;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(15);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Imp {
+    C,
+    Rust,
+}
+
+/// Runs `f` for the C module and for ours in two threads (see imtcp_params.rs).
+fn both<R: Send>(test: &str, f: impl Fn(&Host, Imp) -> R + Sync) -> Option<(R, R)> {
+    let host = require_host(test)?;
+    module_path("imtcp");
+    let (c, r) = std::thread::scope(|s| {
+        let c = s.spawn(|| f(&host, Imp::C));
+        let r = s.spawn(|| f(&host, Imp::Rust));
+        (c.join(), r.join())
+    });
+    match (c, r) {
+        (Ok(c), Ok(r)) => Some((c, r)),
+        (c, r) => panic!(
+            "{test}: failed with {} (panic messages above)",
+            [("the C module", c.is_err()), ("ours", r.is_err())]
+                .iter()
+                .filter(|x| x.1)
+                .map(|x| x.0)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+    }
+}
+
+fn start(host: &Host, imp: Imp, conf: &str) -> Daemon {
+    let load = match imp {
+        Imp::C => "imtcp".to_string(),
+        Imp::Rust => module_path("imtcp").to_string_lossy().into_owned(),
+    };
+    Daemon::start_with(host, conf, &Options::default().var("IMTCP", load))
+}
+
+/// An octet-counted frame (RFC 6587).
+fn oc(m: &[u8]) -> Vec<u8> {
+    let mut v = format!("{} ", m.len()).into_bytes();
+    v.extend_from_slice(m);
+    v
+}
+
+// ---------------------------------------------------------------------------------------
+// Crafted streams
+
+const MATRIX_CONF: &str = r#"
+global(maxMessageSize="200")
+module(load="${IMTCP}")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/lf" name="lf")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/nooc" name="nooc" supportOctetCountedFraming="off")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/nul" name="nul" addtlFrameDelimiter="0")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/pipe" name="pipe" addtlFrameDelimiter="124" disableLFDelimiter="on")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/high" name="high" addtlFrameDelimiter="200")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/mfs" name="mfs" maxFrameSize="20")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/asa" name="asa" framingfix.cisco.asa="on")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/trunc" name="trunc")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/discard" name="discard" discardTruncatedMsg="on")
+if $syslogtag startswith "rsyslogd" then stop
+template(name="file" type="string" string="${WORKDIR}/out.%inputname%")
+template(name="raw" type="string" string="%rawmsg%\n")
+action(type="omfile" dynaFile="file" template="raw")
+"#;
+
+/// (input, bytes sent on one connection, lines rsyslog writes: the C module's result).
+fn matrix() -> Vec<(&'static str, Vec<u8>, Vec<String>)> {
+    let x300 = "x".repeat(300);
+    let y250 = "y".repeat(250);
+    // maxMessageSize 200: the first 200 bytes, the 201st is dropped, the rest follows.
+    let (x_head, x_rest) = (format!("<13>a: {}", "x".repeat(193)), "x".repeat(300 - 193 - 1));
+    let (y_head, y_rest) = (format!("<13>a: {}", "y".repeat(193)), "y".repeat(250 - 193 - 1));
+    let cat = |parts: &[&[u8]]| parts.concat();
+    let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        (
+            "lf",
+            cat(&[
+                b"<13>a: one\n<13>a: crlf\r\n<13>a: in\0side\n<13>a: nul-end\0\n\n\n",
+                b" <13>a: leading space\n",
+                &oc(b"<13>a: counted\nwith lf"),
+                &oc(b"<13>a: counted-lf\n"),
+                b"0 <13>a: count zero\n",
+                b"<13>a: last, no LF",
+            ]),
+            s(&[
+                "<13>a: one",
+                "<13>a: crlf#015",
+                "<13>a: in#000side",
+                "<13>a: nul-end",
+                " <13>a: leading space",
+                "<13>a: counted#012with lf",
+                "<13>a: counted-lf",
+                "<13>a: count zero",
+                "<13>a: last, no LF",
+            ]),
+        ),
+        ("nooc", cat(&[&oc(b"<13>a: hey"), b"\n"]), s(&["10 <13>a: hey"])),
+        (
+            "nul",
+            b"<13>a: n1\0<13>a: n2\n<13>a: n3\0".to_vec(),
+            s(&["<13>a: n1", "<13>a: n2", "<13>a: n3"]),
+        ),
+        (
+            "pipe",
+            b"<13>a: x1\nstill x1|<13>a: x2|<13>a: x3".to_vec(),
+            s(&["<13>a: x1#012still x1", "<13>a: x2", "<13>a: x3"]),
+        ),
+        ("high", b"<13>a: p\xc8q\n".to_vec(), s(&["<13>a: p\u{fffd}q"])),
+        (
+            "mfs",
+            cat(&[&oc(b"<13>a: 0123456789abcdefghij"), b"\n", &oc(b"<13>a: ok")]),
+            // Over maxFrameSize: octet stuffing from there, the digits stay, the SP goes.
+            s(&["27<13>a: 0123456789abcdefghij", "<13>a: ok"]),
+        ),
+        (
+            "asa",
+            b" <13>a: asa\n  <13>a: two spaces\n".to_vec(),
+            s(&["<13>a: asa", "<13>a: two spaces"]),
+        ),
+        (
+            "trunc",
+            cat(&[
+                format!("<13>a: {x300}\n").as_bytes(),
+                b"<13>a: after\n",
+                &oc(format!("<13>a: {y250}").as_bytes()),
+                b"<13>a: after2\n",
+            ]),
+            vec![
+                x_head.clone(),
+                x_rest,
+                "<13>a: after".into(),
+                y_head.clone(),
+                y_rest,
+                "<13>a: after2".into(),
+            ],
+        ),
+        (
+            "discard",
+            cat(&[
+                format!("<13>a: {x300}\n").as_bytes(),
+                b"<13>a: after\n",
+                &oc(format!("<13>a: {y250}").as_bytes()),
+                b"<13>a: after2\n",
+            ]),
+            vec![x_head, "<13>a: after".into(), y_head, "<13>a: after2".into()],
+        ),
+    ]
+}
+
+/// Every framing rule on crafted streams: LF, CRLF, NUL inside and at the
+/// end of a frame, empty frames, octet counting (LF inside, a count of 0,
+/// off), the additional delimiter (NUL, `|` with LF off, a value ≥ 128 that
+/// never matches), maxFrameSize (switch to stuffing), framingfix.cisco.asa,
+/// frames over maxMessageSize (split, or the rest discarded with
+/// discardTruncatedMsg), a partial LF frame at close; and the framing
+/// error lines.
+#[test]
+fn framing_rules_on_crafted_streams() {
+    let cases = matrix();
+    let res = both("framing_rules_on_crafted_streams", |host, imp| {
+        let d = start(host, imp, MATRIX_CONF);
+        for (name, bytes, _) in &cases {
+            let p = d.wait_port_file(name, T);
+            tcp_send(p, bytes);
+        }
+        for (name, _, want) in &cases {
+            d.wait_lines(&format!("out.{name}"), want.len(), T);
+        }
+        let st = d.stop();
+        st.assert_clean_exit();
+        let mut out = BTreeMap::new();
+        for (name, _, _) in &cases {
+            out.insert(name.to_string(), st.lines(&format!("out.{name}")));
+        }
+        let errs: Vec<String> = st
+            .internal_messages()
+            .iter()
+            .filter(|m| m.msg.contains("imtcp"))
+            .map(|m| {
+                let mut s = format!("{} {} {}", m.severity, m.tag, m.msg);
+                if let Some(i) = s.find(" [v8.") {
+                    s.truncate(i);
+                }
+                // Deliberate difference (README): the C module prints the host name after "(ip)".
+                s.replace("(ip) localhost", "(ip) 127.0.0.1")
+            })
+            .collect();
+        (out, errs)
+    });
+    let Some(((c, cerr), (r, rerr))) = res else { return };
+    assert_eq!(r, c, "frames differ from the C module's");
+    let (mut cerr, mut rerr) = (cerr, rerr);
+    cerr.sort();
+    rerr.sort();
+    assert_eq!(rerr, cerr, "framing error lines differ from the C module's");
+    for (name, _, want) in &cases {
+        assert_eq!(&c[*name], want, "input {name}");
+    }
+    let who = "from peer: (hostname) localhost, (ip) 127.0.0.1";
+    let who = if cerr.iter().any(|l| l.contains(who)) {
+        who
+    } else {
+        "from peer: (hostname) 127.0.0.1, (ip) 127.0.0.1"
+    };
+    assert_eq!(
+        cerr,
+        [
+            format!("err rsyslogd: imtcp discard: received oversize message {who}: size is 257 bytes, max msg size is 200, truncating..."),
+            format!("err rsyslogd: imtcp lf: Framing Error in received TCP message {who}: invalid octet count 0."),
+            format!("err rsyslogd: imtcp mfs: Framing Error in received TCP message {who}: frame too large: 27, change to octet stuffing"),
+            format!("err rsyslogd: imtcp trunc: received oversize message {who}: size is 257 bytes, max msg size is 200, truncating..."),
+        ]
+    );
+}
