@@ -63,6 +63,21 @@ fn socket_inode(local: SocketAddr, peer: SocketAddr) -> Option<u64> {
     })
 }
 
+/// Bytes received and not yet read by the application on the established
+/// TCP socket `local` ⇄ `peer` (the rx_queue of /proc/net/tcp{,6}).
+pub fn unread_bytes(local: SocketAddr, peer: SocketAddr) -> Option<u64> {
+    let file = if local.is_ipv6() { "/proc/net/tcp6" } else { "/proc/net/tcp" };
+    let text = std::fs::read_to_string(file).ok()?;
+    let port_of = |s: &str| s.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
+    text.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() < 10 || f[3] != "01" || port_of(f[1]) != Some(local.port()) || port_of(f[2]) != Some(peer.port()) {
+            return None;
+        }
+        u64::from_str_radix(f[4].split(':').nth(1)?, 16).ok()
+    })
+}
+
 /// A duplicate of process `pid`'s descriptor for the accepted socket
 /// `local` (the daemon's end) ⇄ `peer` (the test's end). Needs
 /// `pidfd_getfd` (Linux 5.6) and the right to ptrace `pid` (root, or our child).
@@ -172,6 +187,12 @@ mod tests {
         }
         let fd = peer_socket_of(std::process::id(), s.local_addr().unwrap(), c.local_addr().unwrap()).unwrap();
         assert_eq!(keepalive_of(&fd).unwrap(), (true, 7, 33, 11));
+        assert_eq!(unread_bytes(s.local_addr().unwrap(), c.local_addr().unwrap()), Some(0));
+        std::io::Write::write_all(&mut &c, b"12345").unwrap();
+        let unread = crate::wait::poll_until(std::time::Duration::from_secs(5), crate::wait::POLL, || {
+            unread_bytes(s.local_addr().unwrap(), c.local_addr().unwrap()).filter(|&n| n == 5)
+        });
+        assert_eq!(unread, Some(5));
         let ls = listening_on(l.local_addr().unwrap().port());
         assert_eq!(ls.len(), 1, "{ls:?}");
         assert_eq!(ls[0].local, l.local_addr().unwrap().to_string());

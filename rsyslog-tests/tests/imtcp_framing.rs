@@ -260,7 +260,7 @@ action(type="omfile" dynaFile="file" template="t")
             host,
             &format!(
                 r#"
-if $syslogtag startswith "rsyslogd" then {{
+if $syslogtag == "rsyslogd:" and $msg contains "[origin software=" then {{
   action(type="omfwd" target="127.0.0.1" port="{oc}" protocol="tcp" TCP_Framing="octet-counted")
   action(type="omfwd" target="127.0.0.1" port="{nooc}" protocol="tcp" TCP_Framing="octet-counted")
   action(type="omfwd" target="127.0.0.1" port="{lf}" protocol="tcp")

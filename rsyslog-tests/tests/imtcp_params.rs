@@ -9,8 +9,9 @@ use rsyslog_tests::sockets::{keepalive_of, listening_on, peer_socket_of, ListenS
 use rsyslog_tests::wait::poll_until;
 use rsyslog_tests::*;
 use std::io::{ErrorKind, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const T: Duration = Duration::from_secs(15);
 
@@ -326,14 +327,16 @@ action(type="omfile" file="${WORKDIR}/out")
             .filter(|m| m.msg.contains("connection") || m.msg.contains("Netstream"))
             .map(|m| format!("{} {} {}", m.severity, m.tag, internal_lines(&m.msg)[0]))
             .collect();
-        assert_eq!(
-            got,
-            [
-                "info rsyslogd: imtcp: connection established with host: 127.0.0.1",
-                "err rsyslogd-2144: Netstream session 0xPTR closed by remote peer 127.0.0.1. "
-            ],
-            "{imp:?}"
-        );
+        let mut want = vec![
+            "info rsyslogd: imtcp: connection established with host: 127.0.0.1",
+            "err rsyslogd-2144: Netstream session 0xPTR closed by remote peer 127.0.0.1. ",
+        ];
+        if imp == Imp::C && host.at_least("8.2504") {
+            // 8.2504's C module reports the accept call that finds no further
+            // connection as a failure (deliberate difference, README): ours does not.
+            want.insert(1, "err rsyslogd: imtcp: connection could not be established with host: (IP unknown)");
+        }
+        assert_eq!(got, want, "{imp:?}");
     });
 }
 
@@ -651,5 +654,67 @@ action(type="omfile" file="${WORKDIR}/out" template="t")
         let lines = d.wait_lines("out", 3, T);
         d.stop().assert_clean();
         assert_eq!(lines, [" before", " same session after", " new session after"], "{imp:?}");
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// flowControl
+
+/// flowControl: with "on" (the default) the input's messages are "light
+/// delayable": above the queue's lightDelayMark each enqueue waits up to a
+/// second, so the reader is held up and what the sender sends next stays
+/// unread in the socket; with "off" it is read at once. The ruleset queue is
+/// kept from draining (its action writes to a FIFO nobody reads yet).
+#[test]
+fn flow_control_holds_the_reader_back() {
+    both("flow_control_holds_the_reader_back", |host, imp| {
+        let fifo_dir = tempfile::tempdir().unwrap();
+        for fc in ["on", "off"] {
+            let fifo = fifo_dir.path().join(fc);
+            let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+            // SAFETY: a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            let conf = format!(
+                r#"
+module(load="${{IMTCP}}")
+template(name="t" type="string" string="%msg%\n")
+ruleset(name="rq" queue.type="LinkedList" queue.size="100" queue.lightDelayMark="2"
+        queue.highWaterMark="90" queue.lowWaterMark="80") {{
+  action(type="omfile" file="{}" template="t")
+}}
+input(type="imtcp" port="0" listenPortFileName="${{WORKDIR}}/p" ruleset="rq" flowControl="{fc}")
+action(type="omfile" file="/dev/null")
+"#,
+                fifo.display()
+            );
+            let d = start(host, imp, &conf);
+            let p = d.wait_port_file("p", T);
+            let mut s = tcp_connect(p);
+            let first: String = (0..5).map(|i| format!("<13>app: m{i}\n")).collect();
+            s.write_all(first.as_bytes()).unwrap();
+            std::thread::sleep(Duration::from_millis(150));
+            let last = b"<13>app: m5\n";
+            s.write_all(last).unwrap();
+            let t_last = std::time::Instant::now();
+            let (daemon_end, our_end) = (s.peer_addr().unwrap(), s.local_addr().unwrap());
+            let unread = || rsyslog_tests::sockets::unread_bytes(daemon_end, our_end);
+            if fc == "on" {
+                // Three enqueues above the mark, a second each: m5 waits in the socket.
+                std::thread::sleep(Duration::from_millis(1000).saturating_sub(t_last.elapsed()));
+                assert_eq!(unread(), Some(last.len() as u64), "{imp:?}: flowControl on: m5 already read");
+            } else {
+                let r = poll_until(T, Duration::from_millis(20), || unread().filter(|&n| n == 0));
+                assert_eq!(r, Some(0), "{imp:?}: flowControl off: m5 not read");
+            }
+            // Let the queue drain (a reader on the FIFO), then stop.
+            let reader = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo)
+                .unwrap();
+            drop(s);
+            d.stop().assert_clean_exit();
+            drop(reader);
+        }
     });
 }
