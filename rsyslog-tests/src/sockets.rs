@@ -48,7 +48,11 @@ pub fn listening_on(port: u16) -> Vec<ListenSocket> {
 /// whose peer is `peer`, from /proc/net/tcp{,6} (addresses as the kernel
 /// prints them: only the ports are compared, plus the family).
 fn socket_inode(local: SocketAddr, peer: SocketAddr) -> Option<u64> {
-    let file = if local.is_ipv6() { "/proc/net/tcp6" } else { "/proc/net/tcp" };
+    let file = if local.is_ipv6() {
+        "/proc/net/tcp6"
+    } else {
+        "/proc/net/tcp"
+    };
     let text = std::fs::read_to_string(file).ok()?;
     let port_of = |s: &str| s.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
     text.lines().skip(1).find_map(|l| {
@@ -66,7 +70,11 @@ fn socket_inode(local: SocketAddr, peer: SocketAddr) -> Option<u64> {
 /// Bytes received and not yet read by the application on the established
 /// TCP socket `local` ⇄ `peer` (the rx_queue of /proc/net/tcp{,6}).
 pub fn unread_bytes(local: SocketAddr, peer: SocketAddr) -> Option<u64> {
-    let file = if local.is_ipv6() { "/proc/net/tcp6" } else { "/proc/net/tcp" };
+    let file = if local.is_ipv6() {
+        "/proc/net/tcp6"
+    } else {
+        "/proc/net/tcp"
+    };
     let text = std::fs::read_to_string(file).ok()?;
     let port_of = |s: &str| s.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
     text.lines().skip(1).find_map(|l| {
@@ -121,7 +129,10 @@ fn getsockopt_int(fd: &OwnedFd, level: libc::c_int, name: libc::c_int) -> Result
         )
     };
     if r != 0 {
-        return Err(format!("getsockopt({level}, {name}): {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "getsockopt({level}, {name}): {}",
+            std::io::Error::last_os_error()
+        ));
     }
     Ok(v)
 }

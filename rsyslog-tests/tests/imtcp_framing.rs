@@ -11,41 +11,15 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(15);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Imp {
-    C,
-    Rust,
-}
+use rsyslog_tests::compare::Imp;
 
-/// Runs `f` for the C module and for ours in two threads (see imtcp_params.rs).
 fn both<R: Send>(test: &str, f: impl Fn(&Host, Imp) -> R + Sync) -> Option<(R, R)> {
-    let host = require_host(test)?;
-    module_path("imtcp");
-    let (c, r) = std::thread::scope(|s| {
-        let c = s.spawn(|| f(&host, Imp::C));
-        let r = s.spawn(|| f(&host, Imp::Rust));
-        (c.join(), r.join())
-    });
-    match (c, r) {
-        (Ok(c), Ok(r)) => Some((c, r)),
-        (c, r) => panic!(
-            "{test}: failed with {} (panic messages above)",
-            [("the C module", c.is_err()), ("ours", r.is_err())]
-                .iter()
-                .filter(|x| x.1)
-                .map(|x| x.0)
-                .collect::<Vec<_>>()
-                .join(" and ")
-        ),
-    }
+    rsyslog_tests::compare::both(test, "imtcp", f)
 }
 
+/// Starts rsyslogd with `conf`; `${IMTCP}` is the module under test.
 fn start(host: &Host, imp: Imp, conf: &str) -> Daemon {
-    let load = match imp {
-        Imp::C => "imtcp".to_string(),
-        Imp::Rust => module_path("imtcp").to_string_lossy().into_owned(),
-    };
-    Daemon::start_with(host, conf, &Options::default().var("IMTCP", load))
+    rsyslog_tests::compare::start(host, imp, "imtcp", conf)
 }
 
 /// An octet-counted frame (RFC 6587).
@@ -285,8 +259,17 @@ if $syslogtag == "rsyslogd:" and $msg contains "[origin software=" then {{
         let host_name = String::from_utf8_lossy(&host_name).trim().to_string();
         for f in ["oc", "lf"] {
             let l: Vec<Vec<&str>> = out[f].iter().map(|l| l.splitn(4, '|').collect()).collect();
-            assert_eq!((l[0][0], l[0][1]), (host_name.as_str(), "rsyslogd:"), "{imp:?} {f}: {:?}", out[f]);
-            assert!(l[0][2].starts_with(" [origin software=\"rsyslogd\""), "{imp:?} {f}: {:?}", out[f]);
+            assert_eq!(
+                (l[0][0], l[0][1]),
+                (host_name.as_str(), "rsyslogd:"),
+                "{imp:?} {f}: {:?}",
+                out[f]
+            );
+            assert!(
+                l[0][2].starts_with(" [origin software=\"rsyslogd\""),
+                "{imp:?} {f}: {:?}",
+                out[f]
+            );
             assert!(l[0][2].ends_with("] start"), "{imp:?} {f}: {:?}", out[f]);
             assert!(l[1][2].ends_with("] rsyslogd was HUPed"), "{imp:?} {f}: {:?}", out[f]);
             assert!(l[0][3].starts_with("<46>"), "{imp:?} {f}: {:?}", out[f]);
@@ -297,7 +280,9 @@ if $syslogtag == "rsyslogd:" and $msg contains "[origin software=" then {{
         let mut frames = Vec::new();
         let mut rest = raw;
         while let Some((n, tail)) = rest.split_once(' ') {
-            let n: usize = n.parse().unwrap_or_else(|_| panic!("{imp:?}: no count at {rest:?} in {raw}"));
+            let n: usize = n
+                .parse()
+                .unwrap_or_else(|_| panic!("{imp:?}: no count at {rest:?} in {raw}"));
             let (frame, tail) = tail.split_at(n);
             frames.push(frame);
             rest = tail;
@@ -359,7 +344,11 @@ action(type="omfile" file="${WORKDIR}/out" template="t")
         d.stop().assert_clean();
         assert_eq!(lines[0], "156|lf3164|-|-|lf3164:|-| hello over LF", "{imp:?}");
         let f: Vec<&str> = lines[1].split('|').collect();
-        assert_eq!((f[0], f[1], f[3], f[4]), ("11", "oc5424", "MID", "oc5424"), "{imp:?}: {lines:?}");
+        assert_eq!(
+            (f[0], f[1], f[3], f[4]),
+            ("11", "oc5424", "MID", "oc5424"),
+            "{imp:?}: {lines:?}"
+        );
         assert!(f[5].contains("[zoo@32473 tiger=\"hungry\"]"), "{imp:?}: {lines:?}");
         assert_eq!(f[6], "hello counted", "{imp:?}: {lines:?}");
         lines
@@ -380,9 +369,9 @@ fn require_tcpflood(test: &str) -> Option<&'static str> {
     if host::is_ci_value(std::env::var("CI").ok().as_deref()) {
         panic!("{test}: CI is set and {TCPFLOOD} is missing (rsyslog-tests/upstream/build.sh builds it)");
     }
-    let _ = std::io::stderr()
-        .lock()
-        .write_all(format!("SKIP {test}: no tcpflood at {TCPFLOOD} (run rsyslog-tests/upstream/build.sh)\n").as_bytes());
+    let _ = std::io::stderr().lock().write_all(
+        format!("SKIP {test}: no tcpflood at {TCPFLOOD} (run rsyslog-tests/upstream/build.sh)\n").as_bytes(),
+    );
     None
 }
 
@@ -433,7 +422,11 @@ action(type="omfile" dynaFile="file" template="t")
             for l in &lines {
                 let f: Vec<&str> = l.split('|').collect();
                 let num = if name == "rfc5424" {
-                    assert_eq!((f[0], f[1]), ("mymachine.example.com", "tcpflood"), "{imp:?} {name}: {l}");
+                    assert_eq!(
+                        (f[0], f[1]),
+                        ("mymachine.example.com", "tcpflood"),
+                        "{imp:?} {name}: {l}"
+                    );
                     f[2].strip_prefix("msgnum:")
                 } else {
                     assert_eq!((f[0], f[1]), ("172.20.245.8", "tag"), "{imp:?} {name}: {l}");
@@ -445,7 +438,10 @@ action(type="omfile" dynaFile="file" template="t")
                     .unwrap_or_else(|| panic!("{imp:?} {name}: {l}"));
                 seen[num] += 1;
             }
-            assert!(seen.iter().all(|&n| n == 1), "{imp:?} {name}: not exactly once: {seen:?}");
+            assert!(
+                seen.iter().all(|&n| n == 1),
+                "{imp:?} {name}: not exactly once: {seen:?}"
+            );
         }
         d.stop().assert_clean();
     });

@@ -9,52 +9,21 @@ use rsyslog_tests::sockets::{keepalive_of, listening_on, peer_socket_of, ListenS
 use rsyslog_tests::wait::poll_until;
 use rsyslog_tests::*;
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const T: Duration = Duration::from_secs(15);
 
-/// Which imtcp a run loads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Imp {
-    /// The host's C module (`module(load="imtcp")`; RSYSLOG_MODDIR selects 8.2504's build).
-    C,
-    /// Ours.
-    Rust,
-}
+use rsyslog_tests::compare::Imp;
 
-/// Runs `f` for the C module and for ours in two threads; panics naming the
-/// implementation(s) that failed. Returns both results (C first).
 fn both<R: Send>(test: &str, f: impl Fn(&Host, Imp) -> R + Sync) -> Option<(R, R)> {
-    let host = require_host(test)?;
-    module_path("imtcp"); // build once, before the threads
-    let (c, r) = std::thread::scope(|s| {
-        let c = s.spawn(|| f(&host, Imp::C));
-        let r = s.spawn(|| f(&host, Imp::Rust));
-        (c.join(), r.join())
-    });
-    match (c, r) {
-        (Ok(c), Ok(r)) => Some((c, r)),
-        (c, r) => panic!(
-            "{test}: failed with {} (panic messages above)",
-            [("the C module", c.is_err()), ("ours", r.is_err())]
-                .iter()
-                .filter(|x| x.1)
-                .map(|x| x.0)
-                .collect::<Vec<_>>()
-                .join(" and ")
-        ),
-    }
+    rsyslog_tests::compare::both(test, "imtcp", f)
 }
 
 /// Starts rsyslogd with `conf`; `${IMTCP}` is the module under test.
 fn start(host: &Host, imp: Imp, conf: &str) -> Daemon {
-    let load = match imp {
-        Imp::C => "imtcp".to_string(),
-        Imp::Rust => module_path("imtcp").to_string_lossy().into_owned(),
-    };
-    Daemon::start_with(host, conf, &Options::default().var("IMTCP", load))
+    rsyslog_tests::compare::start(host, imp, "imtcp", conf)
 }
 
 /// The lines of the internal log, with `0x…` pointers replaced by `0xPTR`
@@ -190,7 +159,7 @@ action(type="omfile" file="${WORKDIR}/out")
 /// and the other listeners run on.
 #[test]
 fn max_listeners_and_bind_errors() {
-    both("max_listeners_and_bind_errors", |host, imp| {
+    let res = both("max_listeners_and_bind_errors", |host, imp| {
         let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let busy_port = busy.local_addr().unwrap().port();
         let conf = format!(
@@ -233,8 +202,10 @@ action(type="omfile" file="${{WORKDIR}}/out")
         let mut msgs: Vec<String> = msgs.iter().map(|m| m.replace(&busy_port.to_string(), "PORT")).collect();
         msgs.sort();
         msgs
-    })
-    .map(|(c, r)| assert_eq!(r, c, "the error lines differ from the C module's"));
+    });
+    if let Some((c, r)) = res {
+        assert_eq!(r, c, "the error lines differ from the C module's");
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -284,7 +255,11 @@ action(type="omfile" file="${WORKDIR}/out")
         d.stop().assert_clean();
         assert_eq!(
             opts,
-            [(true, 7, 33, 11), (true, kcnt, kidle, kintvl), (false, kcnt, kidle, kintvl)],
+            [
+                (true, 7, 33, 11),
+                (true, kcnt, kidle, kintvl),
+                (false, kcnt, kidle, kintvl)
+            ],
             "{imp:?}: (SO_KEEPALIVE, KEEPCNT, KEEPIDLE, KEEPINTVL) of inputs a, b, c"
         );
     });
@@ -327,15 +302,23 @@ action(type="omfile" file="${WORKDIR}/out")
             .filter(|m| m.msg.contains("connection") || m.msg.contains("Netstream"))
             .map(|m| format!("{} {} {}", m.severity, m.tag, internal_lines(&m.msg)[0]))
             .collect();
-        let mut want = vec![
+        let mut got = got;
+        if imp == Imp::C && host.at_least("8.2504") {
+            // 8.2504's C module reports the accept call that finds no further
+            // connection as a failure, before or after the close line
+            // (deliberate difference, README): ours does not.
+            let spurious = "err rsyslogd: imtcp: connection could not be established with host: (IP unknown)";
+            let n = got.len();
+            got.retain(|l| l != spurious);
+            assert!(
+                got.len() < n,
+                "{imp:?}: 8.2504's spurious accept-failure line is gone: {got:?}"
+            );
+        }
+        let want = [
             "info rsyslogd: imtcp: connection established with host: 127.0.0.1",
             "err rsyslogd-2144: Netstream session 0xPTR closed by remote peer 127.0.0.1. ",
         ];
-        if imp == Imp::C && host.at_least("8.2504") {
-            // 8.2504's C module reports the accept call that finds no further
-            // connection as a failure (deliberate difference, README): ours does not.
-            want.insert(1, "err rsyslogd: imtcp: connection could not be established with host: (IP unknown)");
-        }
         assert_eq!(got, want, "{imp:?}");
     });
 }
@@ -358,7 +341,6 @@ fn with_hosts_file(host: &Host, dir: &std::path::Path, hosts: &str) -> Host {
         ),
     )
     .unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&w).unwrap().permissions(), 0o755);
     std::fs::set_permissions(&w, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     Host {
         rsyslogd: w,
@@ -369,7 +351,8 @@ fn with_hosts_file(host: &Host, dir: &std::path::Path, hosts: &str) -> Host {
 /// Connects from `src` (a loopback address) to 127.0.0.1:`port`.
 fn connect_from(src: &str, port: u16) -> TcpStream {
     let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    s.bind(&format!("{src}:0").parse::<SocketAddr>().unwrap().into()).unwrap();
+    s.bind(&format!("{src}:0").parse::<SocketAddr>().unwrap().into())
+        .unwrap();
     s.connect(&format!("127.0.0.1:{port}").parse::<SocketAddr>().unwrap().into())
         .unwrap();
     s.into()
@@ -379,6 +362,15 @@ fn connect_from(src: &str, port: u16) -> TcpStream {
 /// on, the default) or lowercased (off); `fromhost-ip` is its address.
 #[test]
 fn preserve_case_of_fromhost() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(
+            !host::is_ci_value(std::env::var("CI").ok().as_deref()),
+            "preserve_case_of_fromhost: CI is set and the test needs root (a mount namespace)"
+        );
+        eprintln!("SKIP preserve_case_of_fromhost: needs root (a mount namespace for /etc/hosts)");
+        return;
+    }
     both("preserve_case_of_fromhost", |host, imp| {
         let dir = tempfile::tempdir().unwrap();
         let h = with_hosts_file(
@@ -451,7 +443,10 @@ action(type="omfile" file="${WORKDIR}/out" template="t")
         let f: Vec<Vec<&str>> = lines.iter().map(|l| l.split('|').collect()).collect();
         assert!(f[0][1].ends_with("-11-22T04:00:00+05:30"), "{imp:?}: {lines:?}");
         assert_eq!(f[1][1], "2026-11-22T04:00:00-02:00", "{imp:?}: {lines:?}");
-        assert!(f[2][1].contains("-11-22T04:00:00") && !f[2][1].ends_with("+05:30"), "{imp:?}: {lines:?}");
+        assert!(
+            f[2][1].contains("-11-22T04:00:00") && !f[2][1].ends_with("+05:30"),
+            "{imp:?}: {lines:?}"
+        );
         assert_eq!((f[0][2], f[1][2], f[2][2]), (" 3164", "5424", " local"), "{imp:?}");
     });
 }
@@ -479,7 +474,7 @@ action(type="omfile" file="${{WORKDIR}}/out" template="t")
 "#
     );
     let now = || SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    both("message_properties_and_parser_chain", |host, imp| {
+    let res = both("message_properties_and_parser_chain", |host, imp| {
         let d = start(host, imp, &conf);
         let p = d.wait_port_file("p", T);
         let t0 = now();
@@ -501,7 +496,10 @@ action(type="omfile" file="${{WORKDIR}}/out" template="t")
         assert!(fromhost == "localhost" || fromhost == "127.0.0.1", "{imp:?} {lines:?}");
         for l in &f {
             let tg: u64 = l[16].parse().unwrap();
-            assert!(t0 <= tg && tg <= t1, "{imp:?}: timegenerated {tg} not in [{t0}, {t1}]: {lines:?}");
+            assert!(
+                t0 <= tg && tg <= t1,
+                "{imp:?}: timegenerated {tg} not in [{t0}, {t1}]: {lines:?}"
+            );
         }
         let fixed = |l: &[&str]| l[..16].join("|");
         assert!(f[0][7].ends_with("-10-11T22:14:15+00:00") || f[0][7].contains("-10-11T22:14:15"));
@@ -525,8 +523,10 @@ action(type="omfile" file="${{WORKDIR}}/out" template="t")
         assert_eq!(f[2][4], "13", "{imp:?}: {lines:?}");
         // (field 7, the time reported, is the time of reception here)
         [&f[2][..7], &f[2][8..16]].concat().join("|")
-    })
-    .map(|(c, r)| assert_eq!(r, c, "a message without header is parsed differently"));
+    });
+    if let Some((c, r)) = res {
+        assert_eq!(r, c, "a message without header is parsed differently");
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -653,7 +653,11 @@ action(type="omfile" file="${WORKDIR}/out" template="t")
         tcp_send(p, b"<13>app: new session after\n");
         let lines = d.wait_lines("out", 3, T);
         d.stop().assert_clean();
-        assert_eq!(lines, [" before", " same session after", " new session after"], "{imp:?}");
+        assert_eq!(
+            lines,
+            [" before", " same session after", " new session after"],
+            "{imp:?}"
+        );
     });
 }
 
@@ -701,7 +705,11 @@ action(type="omfile" file="/dev/null")
             if fc == "on" {
                 // Three enqueues above the mark, a second each: m5 waits in the socket.
                 std::thread::sleep(Duration::from_millis(1000).saturating_sub(t_last.elapsed()));
-                assert_eq!(unread(), Some(last.len() as u64), "{imp:?}: flowControl on: m5 already read");
+                assert_eq!(
+                    unread(),
+                    Some(last.len() as u64),
+                    "{imp:?}: flowControl on: m5 already read"
+                );
             } else {
                 let r = poll_until(T, Duration::from_millis(20), || unread().filter(|&n| n == 0));
                 assert_eq!(r, Some(0), "{imp:?}: flowControl off: m5 not read");
