@@ -726,3 +726,64 @@ action(type="omfile" file="/dev/null")
         }
     });
 }
+
+// ---------------------------------------------------------------------------------------
+// module() settings as input defaults
+
+/// The module's settings (octetCountedFraming, addtlFrameDelimiter,
+/// disableLFDelimiter, notifyOnConnectionOpen, keepAlive…) are the defaults
+/// of every input; an input's own setting wins.
+#[test]
+fn module_settings_are_input_defaults() {
+    both("module_settings_are_input_defaults", |host, imp| {
+        let d = start(
+            host,
+            imp,
+            r#"
+module(load="${IMTCP}" octetCountedFraming="off" addtlFrameDelimiter="124" disableLFDelimiter="on"
+       notifyOnConnectionOpen="on" keepAlive="on" keepAlive.time="44")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/a" name="a")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/b" name="b" supportOctetCountedFraming="on"
+      disableLFDelimiter="off" notifyOnConnectionOpen="off" keepAlive="off")
+if $syslogtag startswith "rsyslogd" then stop
+template(name="file" type="string" string="${WORKDIR}/out.%inputname%")
+template(name="raw" type="string" string="%rawmsg%\n")
+action(type="omfile" dynaFile="file" template="raw")
+"#,
+        );
+        let counted = b"8 <13>a: x";
+        let mut conns = Vec::new();
+        for (f, bytes) in [
+            ("a", [&counted[..], b"|<13>a: l1\nl2|"].concat()),
+            ("b", [&counted[..], b"<13>a: y\n<13>a: z|"].concat()),
+        ] {
+            let mut s = tcp_connect(d.wait_port_file(f, T));
+            s.write_all(&bytes).unwrap();
+            conns.push(s);
+        }
+        let a = d.wait_lines("out.a", 2, T);
+        let b = d.wait_lines("out.b", 3, T);
+        let ka: Vec<(bool, i32)> = conns
+            .iter()
+            .map(|s| {
+                let fd = peer_socket_of(d.pid(), s.peer_addr().unwrap(), s.local_addr().unwrap())
+                    .unwrap_or_else(|e| panic!("{imp:?}: {e}"));
+                let (on, _, idle, _) = keepalive_of(&fd).unwrap();
+                (on, idle)
+            })
+            .collect();
+        drop(conns);
+        let st = d.stop();
+        st.assert_clean_exit();
+        assert_eq!(a, ["8 <13>a: x", "<13>a: l1#012l2"], "{imp:?}");
+        assert_eq!(b, ["<13>a: x", "<13>a: y", "<13>a: z"], "{imp:?}");
+        assert_eq!(ka[0], (true, 44), "{imp:?}: keepalive of input a");
+        assert!(!ka[1].0, "{imp:?}: keepalive of input b");
+        let opened = st
+            .internal_messages()
+            .iter()
+            .filter(|m| m.msg.starts_with("imtcp: connection established with host: 127.0.0.1"))
+            .count();
+        assert_eq!(opened, 1, "{imp:?}: one open notice (input a)");
+    });
+}
