@@ -158,10 +158,11 @@ fn bind_one(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
 pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
     let cfg = &input.cfg;
     let Some(mut port) = parse_port(&cfg.port) else {
+        // tcpsrv.c: no error code, and a trailing LF (rendered as a space).
         log_error(
             0,
-            ret::INVALID_PORT,
-            &format!("Invalid TCP listen port {} - ignored.", cfg.port),
+            ret::NO_ERRCODE,
+            &format!("Invalid TCP listen port {} - ignored.\n", cfg.port),
         );
         return Vec::new();
     };

@@ -70,19 +70,20 @@ module(load="${IMTCP}" maxSessions="50")
 input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/p4" address="127.0.0.1" name="v4")
 input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/p6" address="::1" name="v6")
 input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/pall" name="all" maxSessions="200")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/plh" name="lh" address="localhost")
 if $syslogtag startswith "rsyslogd" then stop
 template(name="t" type="string" string="%inputname%|%fromhost-ip%|%msg%\n")
 action(type="omfile" file="${WORKDIR}/out" template="t")
 "#,
         );
         let mut ports = Vec::new();
-        for f in ["p4", "p6", "pall"] {
+        for f in ["p4", "p6", "pall", "plh"] {
             let p = d.wait_port_file(f, T);
             let raw = d.read(f);
             assert_eq!(raw, p.to_string(), "{imp:?}: port file {f} holds the digits alone");
             ports.push(p);
         }
-        let (p4, p6, pall) = (ports[0], ports[1], ports[2]);
+        let (p4, p6, pall, plh) = (ports[0], ports[1], ports[2], ports[3]);
         let refused = |a: &str, p: u16| match connect(a, p) {
             Err(e) => assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{imp:?} {a}:{p}"),
             Ok(_) => panic!("{imp:?}: {a}:{p} accepted a connection"),
@@ -98,6 +99,10 @@ action(type="omfile" file="${WORKDIR}/out" template="t")
             [sock(format!("0.0.0.0:{pall}"), 25), sock(format!("[::]:{pall}"), 25)],
             "{imp:?}"
         );
+        // A name binds every address it resolves to.
+        let mut lh: Vec<String> = ls(plh).into_iter().map(|l| l.local).collect();
+        lh.retain(|l| l != &format!("[::1]:{plh}"));
+        assert_eq!(lh, [format!("127.0.0.1:{plh}")], "{imp:?}: {:?}", ls(plh));
         for (a, p, text) in [
             ("127.0.0.1", p4, "to v4"),
             ("[::1]", p6, "to v6"),
@@ -165,6 +170,7 @@ fn max_listeners_and_bind_errors() {
         let conf = format!(
             r#"
 module(load="${{IMTCP}}" maxListeners="1")
+input(type="imtcp" port="70000" name="invalid")
 input(type="imtcp" port="0" listenPortFileName="${{WORKDIR}}/p" name="one")
 input(type="imtcp" port="{busy_port}" address="127.0.0.1" name="busy")
 if $syslogtag startswith "rsyslogd" then stop
