@@ -129,23 +129,38 @@ action(type="omfile" file="${WORKDIR}/out" template="t")
 }
 
 /// `socketBacklog` (8.2504's C module; ours on every host) is the listen
-/// queue length instead of maxSessions/10+5.
+/// queue length instead of maxSessions/10+5. (And a fixed port does not
+/// write the listenPortFileName file: only a port of 0 does.)
 #[test]
 fn socket_backlog_sets_the_listen_queue() {
     both("socket_backlog_sets_the_listen_queue", |host, imp| {
         if imp == Imp::C && !host.at_least("8.2504") {
             return; // 8.2302's C module does not know socketBacklog
         }
+        let fixed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let d = start(
             host,
             imp,
-            r#"
-module(load="${IMTCP}")
-input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/p" address="127.0.0.1" socketBacklog="7")
-action(type="omfile" file="${WORKDIR}/out")
-"#,
+            &format!(
+                r#"
+module(load="${{IMTCP}}")
+input(type="imtcp" port="0" listenPortFileName="${{WORKDIR}}/p" address="127.0.0.1" socketBacklog="7")
+input(type="imtcp" port="{fixed}" listenPortFileName="${{WORKDIR}}/fixed" address="127.0.0.1")
+action(type="omfile" file="${{WORKDIR}}/out")
+"#
+            ),
         );
         let p = d.wait_port_file("p", T);
+        assert_eq!(
+            listening_on(fixed).len(),
+            1,
+            "{imp:?}: listener on the fixed port {fixed}"
+        );
+        assert!(!d.path("fixed").exists(), "{imp:?}: port file written for a fixed port");
         assert_eq!(
             listening_on(p),
             [ListenSocket {
