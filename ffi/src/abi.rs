@@ -30,6 +30,7 @@ pub mod ret {
     pub const HOST_NOT_PERMITTED: RsRetVal = -2063;
     pub const NO_SOCKET: RsRetVal = -2069;
     pub const INVALID_PORT: RsRetVal = -2076;
+    pub const COULD_NOT_BIND: RsRetVal = -2077;
     pub const MAX_SESS_REACHED: RsRetVal = -2079;
     pub const MAX_LSTN_REACHED: RsRetVal = -2080;
     pub const PEER_CLOSED_CONN: RsRetVal = -2144;

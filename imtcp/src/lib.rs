@@ -142,15 +142,8 @@ impl InputModule for Imtcp {
                     continue;
                 }
             };
-            let ls = server::open_listeners(&input);
-            if ls.is_empty() {
-                log_error(
-                    0,
-                    ret::NO_SOCKET,
-                    &format!("imtcp: error {} trying to add listener", ret::NO_SOCKET),
-                );
-            }
-            all.extend(ls);
+            // A port that could not be opened has been reported; the others run.
+            all.extend(server::open_listeners(&input));
         }
         *conf.listeners.lock().unwrap_or_else(|e| e.into_inner()) = all;
         Ok(())

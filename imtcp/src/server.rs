@@ -200,10 +200,11 @@ fn bind_one(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
 pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
     let cfg = &input.cfg;
     let Some(mut port) = parse_port(&cfg.port) else {
+        // tcpsrv.c: no error code, and a trailing LF (rendered as a space).
         log_error(
             0,
-            ret::INVALID_PORT,
-            &format!("Invalid TCP listen port {} - ignored.", cfg.port),
+            ret::NO_ERRCODE,
+            &format!("Invalid TCP listen port {} - ignored.\n", cfg.port),
         );
         return Vec::new();
     };
@@ -237,18 +238,12 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
     let bind_all = || {
         let mut socks = Vec::new();
         let mut bound_port = port;
+        let mut failure = None;
         for mut a in addrs {
+            // tcpsrv.c addTcpLstn: an input holds at most maxListeners sockets;
+            // the first one over the limit ends the setup of the input.
             if socks.len() as i64 >= cfg.settings.max_listeners {
-                // tcpsrv.c addTcpLstn: the listeners made so far stay, the rest of
-                // this input's addresses are not tried.
-                log_error(
-                    0,
-                    ret::MAX_LSTN_REACHED,
-                    &format!(
-                        "Could not create tcp listener, ignoring port {} bind-address {bind_address}.",
-                        cfg.port
-                    ),
-                );
+                failure = Some(ret::MAX_LSTN_REACHED);
                 break;
             }
             // With port 0 the kernel-chosen port of the first socket serves the others.
@@ -264,14 +259,14 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
                 Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => {}
                 Err(e) => log_error(
                     e.raw_os_error().unwrap_or(0),
-                    ret::NO_SOCKET,
+                    ret::NO_ERRCODE,
                     "Error while binding tcp socket",
                 ),
             }
         }
-        (socks, bound_port)
+        (socks, bound_port, failure)
     };
-    let (socks, bound_port) = match ns {
+    let (socks, bound_port, mut failure) = match ns {
         None => bind_all(),
         // As upstream's netns_switch: the sockets are created inside the namespace.
         Some(ns) => match rsyslog_ffi::sys::in_network_namespace(ns, bind_all) {
@@ -286,7 +281,7 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
                     ret::IO_ERROR,
                     &format!("netns_switch: could not {verb} namespace '{ns}'"),
                 );
-                (Vec::new(), port)
+                (Vec::new(), port, None)
             }
         },
     };
@@ -298,20 +293,22 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
         })
         .collect();
     if out.is_empty() {
+        failure = Some(ret::COULD_NOT_BIND);
+    }
+    if let Some(code) = failure {
+        // tcpsrv.c create_tcp_socket: one line per failed port entry, with
+        // what nsd_ptcp.c's LstnInit returned; the sockets made stay.
         log_error(
             0,
-            ret::NO_SOCKET,
+            code,
             &format!(
                 "Could not create tcp listener, ignoring port {} bind-address {bind_address}{}.",
                 cfg.port,
                 ns.map(|n| format!(" namespace {n}")).unwrap_or_default()
             ),
         );
-        log_error(
-            0,
-            ret::NO_SOCKET,
-            &format!("tcpsrv could not create listener (inputname: '{}')", cfg.name),
-        );
+    }
+    if out.is_empty() {
         return out;
     }
     if let (Some(f), 0) = (&cfg.listen_port_file, port) {

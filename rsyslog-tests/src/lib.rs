@@ -28,6 +28,7 @@
 //! target/rsyslog without building), `RSYSLOG_TESTS_KEEP=1` (keep every work dir),
 //! `CI=true|1` (missing rsyslogd panics instead of skipping).
 
+pub mod compare;
 pub mod config;
 pub mod daemon;
 pub mod host;
@@ -35,6 +36,7 @@ pub mod modules;
 pub mod net;
 pub mod netns;
 pub mod pcapfile;
+pub mod sockets;
 pub mod spawn;
 pub mod wait;
 
