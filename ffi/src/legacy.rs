@@ -196,7 +196,7 @@ pub unsafe fn take_word(word: *mut u8) -> Vec<u8> {
 /// `regCfSysLineHdlr2` with `permitted`. On the first failure every directive
 /// registered so far is removed again (`unregCfSysLineHdlrs4Owner`) and the
 /// error names the directive.
-pub fn register<C>(
+pub(crate) fn register<C>(
     module: &str,
     table: &'static [LegacyDirective<C>],
     reg: RegFn,
@@ -247,7 +247,7 @@ pub fn register<C>(
 }
 
 /// Removes every directive registered with `owner` (rsyslog does the same after modExit).
-pub fn unregister(owner: *mut c_void) {
+pub(crate) fn unregister(owner: *mut c_void) {
     if let Some(f) = host().fns.unregCfSysLineHdlrs4Owner {
         // SAFETY: owner is the cookie the directives were registered with.
         let r = unsafe { f(owner) };

@@ -683,12 +683,14 @@ mod tests {
 
     #[test]
     fn reset_keeps_the_bind_ruleset_and_peers() {
-        let mut l = Legacy::default();
-        l.bind_ruleset = Some("rs".into());
-        l.permitted_peers.push("p".into());
-        l.input_name = Some("n".into());
-        l.listen_port_file = Some("f".into());
-        l.max_sessions = 5;
+        let mut l = Legacy {
+            bind_ruleset: Some("rs".into()),
+            permitted_peers: vec!["p".into()],
+            input_name: Some("n".into()),
+            listen_port_file: Some("f".into()),
+            max_sessions: 5,
+            ..Legacy::default()
+        };
         l.reset();
         assert_eq!(l.bind_ruleset.as_deref(), Some("rs"));
         assert_eq!(l.permitted_peers, ["p"]);
@@ -704,13 +706,15 @@ mod tests {
             ..Settings::default()
         };
         module.tls.auth_mode = Some("anon".into());
-        let mut l = Legacy::default();
-        l.bind_ruleset = Some("r1".into());
-        l.listen_port_file = Some("/tmp/p".into());
-        l.input_name = Some("legacy".into());
-        l.octet_counted = false;
-        l.addtl_delimiter = 0;
-        l.max_sessions = 3;
+        let l = Legacy {
+            bind_ruleset: Some("r1".into()),
+            listen_port_file: Some("/tmp/p".into()),
+            input_name: Some("legacy".into()),
+            octet_counted: false,
+            addtl_delimiter: 0,
+            max_sessions: 3,
+            ..Legacy::default()
+        };
         let i = l.input(&module, Some("0".into()));
         assert_eq!(i.port, "0");
         assert_eq!(i.ruleset.as_deref(), Some("r1"));
@@ -731,11 +735,13 @@ mod tests {
 
     #[test]
     fn module_takes_legacy_globals_and_inputs_inherit_framing() {
-        let mut l = Legacy::default();
-        l.octet_counted = false;
-        l.max_sessions = 4;
-        l.auth_mode = Some("x509/name".into());
-        l.permitted_peers = vec!["a".into()];
+        let l = Legacy {
+            octet_counted: false,
+            max_sessions: 4,
+            auth_mode: Some("x509/name".into()),
+            permitted_peers: vec!["a".into()],
+            ..Legacy::default()
+        };
         let mut s = Settings::default();
         l.apply_to_module(&mut s);
         assert!(!s.octet_counted);
