@@ -1,7 +1,8 @@
 //! imtcp: rsyslog's syslog-over-TCP input module, in Rust.
 //!
 //! Same configuration as the C module (every module and input parameter of
-//! rsyslog 8.2302, 8.2504 and current upstream, see [`config`]); framing in
+//! rsyslog 8.2302, 8.2504 and current upstream, see [`config`], and the legacy
+//! `$InputTCP…` directives, see [`legacy`]); framing in
 //! [`framing`] (pure Rust); sockets and sessions in [`server`].
 
 pub mod config;
