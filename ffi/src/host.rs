@@ -72,6 +72,8 @@ host_symbols! {
     ratelimitNewFromConfig: "ratelimitNewFromConfig" => unsafe extern "C" fn(*mut *mut c_void, *mut c_void, *const c_char, *const c_char, *const c_char) -> RsRetVal;
     rulesetGetRuleset: "rulesetGetRuleset" => unsafe extern "C" fn(*mut c_void, *mut *mut c_void, *const u8) -> RsRetVal;
     dnscacheLookup: "dnscacheLookup" => unsafe extern "C" fn(*mut libc::sockaddr_storage, *mut Prop, *mut Prop, *mut Prop, *mut Prop) -> RsRetVal;
+    regCfSysLineHdlr2: "regCfSysLineHdlr2" => unsafe extern "C" fn(*const u8, c_int, c_int, *const c_void, *mut c_void, *mut c_void, *mut c_int) -> RsRetVal;
+    unregCfSysLineHdlrs4Owner: "unregCfSysLineHdlrs4Owner" => unsafe extern "C" fn(*mut c_void) -> RsRetVal;
     glblGetMaxLine: "glblGetMaxLine" => unsafe extern "C" fn(*mut c_void) -> c_int;
     fjson_object_new_object: "fjson_object_new_object" => unsafe extern "C" fn() -> *mut c_void;
     fjson_object_new_array: "fjson_object_new_array" => unsafe extern "C" fn() -> *mut c_void;

@@ -7,6 +7,7 @@
 use crate::abi::*;
 use crate::config::{NvList, ParamBlock, Params};
 use crate::host::{host, HostFamily};
+use crate::legacy::{self, LegacyDirective, LegacyKind, LegacyValue, Permitted};
 use crate::log::{guard, log_error, to_code, RsError, RsResult};
 use crate::msg::ConfPtr;
 use std::ffi::{c_int, c_void, CStr};
@@ -57,6 +58,12 @@ pub trait InputModule: Sized + 'static {
     fn after_run(_conf: &Self::Conf) {}
     /// doHUP
     fn hup(_conf: &Self::Conf) {}
+    /// Legacy `$Directive`s, registered in modInit (see [`crate::legacy`]); each
+    /// is applied to the config being loaded. Registered only when the module
+    /// runs under its own name (not as a renamed copy beside the C module).
+    fn legacy_directives() -> &'static [LegacyDirective<Self::Conf>] {
+        &[]
+    }
 }
 
 /// Per-module globals (`declare_input_module!` defines one static).
@@ -69,6 +76,9 @@ pub struct Globals {
     lock: Mutex<()>,
     /// The name `input(type=...)` uses, fixed at the first getModCnfName.
     cnf_name: std::sync::OnceLock<std::ffi::CString>,
+    /// Are module-global legacy directives permitted? (1 from beginCnfLoad,
+    /// 0 once a `module()` statement configured the module; rsyslog reads it.)
+    legacy_permitted: Permitted,
 }
 
 impl Globals {
@@ -78,6 +88,7 @@ impl Globals {
             run: AtomicPtr::new(std::ptr::null_mut()),
             lock: Mutex::new(()),
             cnf_name: std::sync::OnceLock::new(),
+            legacy_permitted: Permitted::new(),
         }
     }
 }
@@ -150,9 +161,14 @@ extern "C" fn mod_get_id<M: InputModule>(out: *mut *mut c_void) -> RsRetVal {
             return ret::PARAM_ERROR;
         }
         // SAFETY: valid out-pointer; any unique address serves as the owner cookie.
-        unsafe { *out = mod_exit as *const () as *mut c_void };
+        unsafe { *out = owner_cookie() };
         ret::OK
     })
+}
+
+/// The owner cookie (modGetID) under which rsyslog files our legacy directives.
+fn owner_cookie() -> *mut c_void {
+    mod_exit as *const () as *mut c_void
 }
 
 extern "C" fn mod_exit() -> RsRetVal {
@@ -192,15 +208,20 @@ pub fn cnf_name_for_file(own: &CStr, file: Option<&std::path::Path>) -> std::ffi
     }
 }
 
+/// The module's config name, from the file it was loaded from.
+fn cnf_name<M: HasGlobals>() -> &'static std::ffi::CString {
+    M::globals().cnf_name.get_or_init(|| {
+        let file = crate::sys::object_file_of(get_mod_cnf_name::<M> as *const () as usize);
+        cnf_name_for_file(M::NAME, file.as_deref())
+    })
+}
+
 extern "C" fn get_mod_cnf_name<M: HasGlobals>(out: *mut *const u8) -> RsRetVal {
     guard(mname::<M>(), "getModCnfName", || {
         if out.is_null() {
             return ret::PARAM_ERROR;
         }
-        let name = M::globals().cnf_name.get_or_init(|| {
-            let file = crate::sys::object_file_of(get_mod_cnf_name::<M> as *const () as usize);
-            cnf_name_for_file(M::NAME, file.as_deref())
-        });
+        let name = cnf_name::<M>();
         // SAFETY: rsyslog strdup()s the name, which lives as long as the module.
         unsafe { *out = name.as_ptr().cast() };
         ret::OK
@@ -216,6 +237,7 @@ extern "C" fn begin_cnf_load<M: HasGlobals>(pp: *mut *mut c_void, pconf: *mut c_
         let _l = g.lock.lock().unwrap_or_else(|e| e.into_inner());
         let conf = Box::into_raw(Box::new(M::new_conf(ConfPtr(pconf)))) as *mut c_void;
         g.load.store(conf, Ordering::Release);
+        g.legacy_permitted.set(true);
         // SAFETY: valid out-pointer; rsyslog passes it back to later config calls.
         unsafe { *pp = conf };
         ret::OK
@@ -262,8 +284,88 @@ fn with_params(lst: *mut c_void, blk: &ParamBlock, what: &str, f: impl FnOnce(&P
 extern "C" fn set_mod_cnf<M: HasGlobals>(lst: *mut c_void) -> RsRetVal {
     with_conf::<M>("setModCnf", Which::Loading, |conf| {
         let what = format!("{}: {}", mname::<M>(), M::MODULE_PARAMS_ERROR);
-        with_params(lst, M::module_params(), &what, |p| M::set_mod_cnf(conf, p))
+        let r = with_params(lst, M::module_params(), &what, |p| M::set_mod_cnf(conf, p));
+        if r == ret::OK {
+            // As the C modules: module-global legacy directives are refused from now on.
+            M::globals().legacy_permitted.set(false);
+        }
+        r
     })
+}
+
+// --- legacy directive handlers (rsyslog calls them while parsing the config) --
+
+/// Applies a legacy directive to the config being loaded.
+fn legacy_apply<'v, M: HasGlobals>(cookie: *mut c_void, value: impl FnOnce(LegacyKind) -> LegacyValue<'v>) -> RsRetVal {
+    with_conf::<M>("legacy directive", Which::Loading, |conf| {
+        match legacy::find(M::legacy_directives(), cookie) {
+            Some(d) => to_code((d.apply)(conf, value(d.kind))),
+            None => ret::INTERNAL_ERROR,
+        }
+    })
+}
+
+/// `eCmdHdlrGetWord` handler: `(void *pData, uchar *word)`, the word is ours to free.
+extern "C" fn legacy_word<M: HasGlobals>(cookie: *mut c_void, word: *mut u8) -> RsRetVal {
+    // SAFETY: cfsysline.c doGetWord hands the handler a malloc'ed NUL-terminated word it must free.
+    let w = unsafe { legacy::take_word(word) };
+    legacy_apply::<M>(cookie, |_| LegacyValue::Word(&w))
+}
+
+/// `eCmdHdlrBinary` / `eCmdHdlrInt` handler: `(void *pData, int value)`.
+extern "C" fn legacy_int<M: HasGlobals>(cookie: *mut c_void, v: c_int) -> RsRetVal {
+    legacy_apply::<M>(cookie, |k| legacy::int_value(k, v))
+}
+
+/// `eCmdHdlrCustomHandler` handler: `(uchar **pp, void *pData)`; takes no argument.
+extern "C" fn legacy_custom<M: HasGlobals>(_pp: *mut *mut u8, cookie: *mut c_void) -> RsRetVal {
+    legacy_apply::<M>(cookie, |_| LegacyValue::None)
+}
+
+/// Registers the module's legacy directives (modInit, after the handshake).
+fn register_legacy<M: HasGlobals>(host_query: HostQueryEtryPt) -> RsResult {
+    let table = M::legacy_directives();
+    if table.is_empty() {
+        return Ok(());
+    }
+    let name = cnf_name::<M>();
+    if name.as_c_str() != M::NAME {
+        crate::log::debug(
+            mname::<M>(),
+            &format!(
+                "{}: loaded as '{}': legacy directives left to the module named '{}'",
+                mname::<M>(),
+                name.to_string_lossy(),
+                mname::<M>()
+            ),
+        );
+        return Ok(());
+    }
+    let q = host_query.ok_or_else(|| RsError::code(ret::PARAM_ERROR))?;
+    let mut p: EntryPoint = std::ptr::null();
+    // SAFETY: host entry point lookup with a NUL-terminated name and a valid out-pointer.
+    let r = unsafe { q(c"regCfSysLineHdlr".as_ptr().cast(), &mut p) };
+    if r != ret::OK || p.is_null() {
+        return Err(RsError::new(
+            if r == ret::OK { ret::MISSING_INTERFACE } else { r },
+            format!("{}: rsyslogd offers no regCfSysLineHdlr", mname::<M>()),
+        ));
+    }
+    // SAFETY: the host's regCfSysLineHdlr has this signature (rsyslog-abi.md §1.3, runtime/cfsysline.h).
+    let reg = unsafe { std::mem::transmute::<EntryPoint, legacy::RegFn>(p) };
+    let tr = legacy::Trampolines {
+        word: legacy_word::<M>,
+        int: legacy_int::<M>,
+        custom: legacy_custom::<M>,
+    };
+    legacy::register(
+        mname::<M>(),
+        table,
+        reg,
+        &tr,
+        owner_cookie(),
+        &M::globals().legacy_permitted,
+    )
 }
 
 extern "C" fn new_inp_inst<M: HasGlobals>(lst: *mut c_void) -> RsRetVal {
@@ -493,6 +595,10 @@ pub fn mod_init<M: HasGlobals>(
         })();
         match result {
             Ok(info) => {
+                // C modules register their directives in modInit and fail the load if one is refused.
+                if let Err(e) = register_legacy::<M>(host_query) {
+                    return e.report();
+                }
                 *HOST_INFO.lock().unwrap_or_else(|e| e.into_inner()) = Some(info);
                 LOADS.fetch_add(1, Ordering::Relaxed);
                 crate::log::debug(name, &format!("{name}: loaded into rsyslog host {info:?}"));
@@ -525,6 +631,9 @@ pub const OPTIONAL_SYMBOLS: &[&str] = &[
     "r_dbgprintf",
     "fjson_object_to_json_string_ext",
     "ratelimitNewFromConfig",
+    // only modules with legacy directives need these (their registration then fails)
+    "regCfSysLineHdlr2",
+    "unregCfSysLineHdlrs4Owner",
 ];
 
 /// rsyslog's input thread (`thrdInfo_t*`), as runInput receives it.

@@ -215,6 +215,9 @@ pub struct InputConfig {
     pub socket_backlog: i64,
     pub multiline: bool,
     pub delimiter_regex: Option<String>,
+    /// Did the input set supportOctetCountedFraming itself? (Otherwise checkCnf
+    /// takes the module's value, which legacy directives may have changed.)
+    pub octet_counted_set: bool,
     pub settings: Settings,
 }
 
@@ -234,6 +237,7 @@ impl InputConfig {
             socket_backlog: 0,
             multiline: false,
             delimiter_regex: None,
+            octet_counted_set: false,
             settings,
         }
     }
@@ -410,6 +414,7 @@ pub fn parse_input(module: &Settings, p: &Params) -> RsResult<InputConfig> {
     apply_shared(&mut i.settings, p)?;
     if let Some(v) = p.bool("supportoctetcountedframing") {
         i.settings.octet_counted = v;
+        i.octet_counted_set = true;
     }
     i.address = p.string("address");
     if let Some(v) = p.string("name") {
@@ -444,6 +449,155 @@ pub fn parse_input(module: &Settings, p: &Params) -> RsResult<InputConfig> {
     }
     i.delimiter_regex = p.string("framing.delimiter.regex");
     Ok(i)
+}
+
+/// The values of the legacy `$InputTCP…` directives (C: imtcp.c's static
+/// `cs`), kept while a config is loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Legacy {
+    pub max_sessions: i32,
+    pub max_listeners: i32,
+    pub octet_counted: bool,
+    pub driver_mode: i32,
+    pub flow_control: bool,
+    pub keepalive: bool,
+    pub keepalive_probes: i32,
+    pub keepalive_time: i32,
+    pub keepalive_interval: i32,
+    pub notify_close: bool,
+    pub addtl_delimiter: i32,
+    /// No directive sets it; endCnfLoad copies it all the same.
+    pub max_frame_size: i32,
+    pub disable_lf: bool,
+    pub preserve_case: bool,
+    pub auth_mode: Option<String>,
+    pub input_name: Option<String>,
+    pub listen_port_file: Option<String>,
+    /// Not reset by `$ResetConfigVariables` (as in C).
+    pub bind_ruleset: Option<String>,
+    /// `$InputTCPServerStreamDriverPermittedPeer`, accumulating; not reset either.
+    pub permitted_peers: Vec<String>,
+}
+
+impl Default for Legacy {
+    fn default() -> Self {
+        let mut l = Legacy {
+            max_sessions: 0,
+            max_listeners: 0,
+            octet_counted: false,
+            driver_mode: 0,
+            flow_control: false,
+            keepalive: false,
+            keepalive_probes: 0,
+            keepalive_time: 0,
+            keepalive_interval: 0,
+            notify_close: false,
+            addtl_delimiter: 0,
+            max_frame_size: 0,
+            disable_lf: false,
+            preserve_case: false,
+            auth_mode: None,
+            input_name: None,
+            listen_port_file: None,
+            bind_ruleset: None,
+            permitted_peers: Vec::new(),
+        };
+        l.reset();
+        l
+    }
+}
+
+impl Legacy {
+    /// `$ResetConfigVariables` (C: resetConfigVariables, also run at beginCnfLoad).
+    pub fn reset(&mut self) {
+        self.max_sessions = 200;
+        self.max_listeners = 20;
+        self.octet_counted = true;
+        self.driver_mode = 0;
+        self.flow_control = true;
+        self.keepalive = false;
+        self.keepalive_probes = 0;
+        self.keepalive_time = 0;
+        self.keepalive_interval = 0;
+        self.notify_close = false;
+        self.addtl_delimiter = -1;
+        self.max_frame_size = 200_000;
+        self.disable_lf = false;
+        self.preserve_case = true;
+        self.auth_mode = None;
+        self.input_name = None;
+        self.listen_port_file = None;
+    }
+
+    /// `$InputTCPServerRun <port>` (C: addInstance): an input with the module's
+    /// settings as they are at this point, overridden by the current legacy
+    /// values; port 10514 when none is given; 2 workers and 500 reads of
+    /// starvation protection whatever the module says.
+    pub fn input(&self, module: &Settings, port: Option<String>) -> InputConfig {
+        let mut i = InputConfig::new(port.unwrap_or_else(|| "10514".into()), module.clone());
+        i.ruleset = self.bind_ruleset.clone();
+        i.listen_port_file = self.listen_port_file.clone();
+        if let Some(n) = &self.input_name {
+            i.name = n.clone();
+        }
+        i.octet_counted_set = true;
+        let s = &mut i.settings;
+        s.octet_counted = self.octet_counted;
+        s.tls.mode = self.driver_mode as i64;
+        s.keepalive = self.keepalive;
+        s.flow_control = self.flow_control;
+        s.disable_lf = self.disable_lf;
+        s.notify_close = self.notify_close;
+        s.preserve_case = self.preserve_case;
+        s.keepalive_probes = self.keepalive_probes as i64;
+        s.keepalive_interval = self.keepalive_interval as i64;
+        s.keepalive_time = self.keepalive_time as i64;
+        s.addtl_delimiter = self.addtl_delimiter;
+        s.max_listeners = self.max_listeners as i64;
+        s.max_sessions = self.max_sessions as i64;
+        s.worker_threads = 2;
+        s.starvation_max_reads = 500;
+        i
+    }
+
+    /// endCnfLoad of a config without `module(load="imtcp" ...)`: the module
+    /// settings take the legacy module-global values.
+    pub fn apply_to_module(&self, s: &mut Settings) {
+        s.max_sessions = self.max_sessions as i64;
+        s.max_listeners = self.max_listeners as i64;
+        s.tls.mode = self.driver_mode as i64;
+        s.notify_close = self.notify_close;
+        s.octet_counted = self.octet_counted;
+        s.addtl_delimiter = self.addtl_delimiter;
+        s.max_frame_size = self.max_frame_size as i64;
+        s.disable_lf = self.disable_lf;
+        s.flow_control = self.flow_control;
+        s.keepalive = self.keepalive;
+        s.keepalive_probes = self.keepalive_probes as i64;
+        s.keepalive_interval = self.keepalive_interval as i64;
+        s.keepalive_time = self.keepalive_time as i64;
+        if !self.permitted_peers.is_empty() {
+            s.tls.permitted_peers = self.permitted_peers.clone();
+        }
+        s.tls.auth_mode = self.auth_mode.clone();
+        s.preserve_case = self.preserve_case;
+    }
+}
+
+/// checkCnf: what an input left unset comes from the module settings as they
+/// are after endCnfLoad (octet-counted framing; the TLS settings the C module
+/// looks up in the module config when the listener starts).
+pub fn complete_input(i: &mut InputConfig, module: &Settings) {
+    if !i.octet_counted_set {
+        i.settings.octet_counted = module.octet_counted;
+    }
+    let (t, m) = (&mut i.settings.tls, &module.tls);
+    if t.auth_mode.is_none() {
+        t.auth_mode = m.auth_mode.clone();
+    }
+    if t.permitted_peers.is_empty() {
+        t.permitted_peers = m.permitted_peers.clone();
+    }
 }
 
 /// Parses the listen port as the C module does: leading decimal digits.
@@ -509,6 +663,97 @@ mod tests {
         assert!(compression_mode("sometimes").is_err());
         assert_eq!(compression_driver("ZSTD"), Ok(true));
         assert!(compression_driver("lz4").is_err());
+    }
+
+    #[test]
+    fn legacy_defaults_are_the_c_modules() {
+        // imtcp.c resetConfigVariables
+        let l = Legacy::default();
+        assert_eq!(
+            (l.max_sessions, l.max_listeners, l.addtl_delimiter, l.max_frame_size),
+            (200, 20, -1, 200_000)
+        );
+        assert!(l.octet_counted && l.flow_control && l.preserve_case);
+        assert!(!l.keepalive && !l.notify_close && !l.disable_lf);
+        assert_eq!(l.driver_mode, 0);
+        assert_eq!(l.input_name, None);
+    }
+
+    #[test]
+    fn reset_keeps_the_bind_ruleset_and_peers() {
+        let mut l = Legacy {
+            bind_ruleset: Some("rs".into()),
+            permitted_peers: vec!["p".into()],
+            input_name: Some("n".into()),
+            listen_port_file: Some("f".into()),
+            max_sessions: 5,
+            ..Legacy::default()
+        };
+        l.reset();
+        assert_eq!(l.bind_ruleset.as_deref(), Some("rs"));
+        assert_eq!(l.permitted_peers, ["p"]);
+        assert_eq!((l.input_name, l.listen_port_file, l.max_sessions), (None, None, 200));
+    }
+
+    #[test]
+    fn run_takes_legacy_values_over_the_module_settings() {
+        let mut module = Settings {
+            max_frame_size: 1000,
+            worker_threads: 7,
+            max_sessions: 9,
+            ..Settings::default()
+        };
+        module.tls.auth_mode = Some("anon".into());
+        let l = Legacy {
+            bind_ruleset: Some("r1".into()),
+            listen_port_file: Some("/tmp/p".into()),
+            input_name: Some("legacy".into()),
+            octet_counted: false,
+            addtl_delimiter: 0,
+            max_sessions: 3,
+            ..Legacy::default()
+        };
+        let i = l.input(&module, Some("0".into()));
+        assert_eq!(i.port, "0");
+        assert_eq!(i.ruleset.as_deref(), Some("r1"));
+        assert_eq!(i.listen_port_file.as_deref(), Some("/tmp/p"));
+        assert_eq!(i.name, "legacy");
+        assert!(i.octet_counted_set && !i.settings.octet_counted);
+        assert_eq!(i.settings.addtl_delimiter, 0);
+        assert_eq!(i.settings.max_sessions, 3);
+        // not set by the legacy values: from the module (C: createInstance)
+        assert_eq!(i.settings.max_frame_size, 1000);
+        assert_eq!(i.settings.tls.auth_mode.as_deref(), Some("anon"));
+        // fixed by addInstance
+        assert_eq!((i.settings.worker_threads, i.settings.starvation_max_reads), (2, 500));
+        let d = Legacy::default().input(&Settings::default(), None);
+        assert_eq!((d.port.as_str(), d.name.as_str()), ("10514", "imtcp"));
+        assert_eq!(d.ruleset, None);
+    }
+
+    #[test]
+    fn module_takes_legacy_globals_and_inputs_inherit_framing() {
+        let l = Legacy {
+            octet_counted: false,
+            max_sessions: 4,
+            auth_mode: Some("x509/name".into()),
+            permitted_peers: vec!["a".into()],
+            ..Legacy::default()
+        };
+        let mut s = Settings::default();
+        l.apply_to_module(&mut s);
+        assert!(!s.octet_counted);
+        assert_eq!(s.max_sessions, 4);
+        let mut i = InputConfig::new("0".into(), Settings::default());
+        complete_input(&mut i, &s);
+        assert!(!i.settings.octet_counted, "unset on the input: the module's");
+        assert_eq!(i.settings.max_sessions, 200, "copied when the input was parsed");
+        assert_eq!(i.settings.tls.auth_mode.as_deref(), Some("x509/name"));
+        assert_eq!(i.settings.tls.permitted_peers, ["a"]);
+        let mut j = InputConfig::new("0".into(), Settings::default());
+        j.octet_counted_set = true;
+        complete_input(&mut j, &s);
+        assert!(j.settings.octet_counted);
     }
 
     #[test]

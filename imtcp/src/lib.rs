@@ -1,19 +1,22 @@
 //! imtcp: rsyslog's syslog-over-TCP input module, in Rust.
 //!
 //! Same configuration as the C module (every module and input parameter of
-//! rsyslog 8.2302, 8.2504 and current upstream, see [`config`]); framing in
+//! rsyslog 8.2302, 8.2504 and current upstream, see [`config`], and the legacy
+//! `$InputTCP…` directives, see [`legacy`]); framing in
 //! [`framing`] (pure Rust); sockets and sessions in [`server`].
 
 pub mod acl;
 pub mod config;
 pub mod framing;
+pub mod legacy;
 pub mod server;
 
-use config::{InputConfig, Settings};
+use config::{InputConfig, Legacy, Settings};
 use rsyslog_ffi::log::{log_msg, LOG_WARNING};
 use rsyslog_ffi::module::InputThread;
 use rsyslog_ffi::{
-    declare_input_module, log_error, ret, ConfPtr, InputModule, ParamBlock, Params, RsError, RsResult, Ruleset,
+    declare_input_module, log_error, ret, ConfPtr, InputModule, LegacyDirective, ParamBlock, Params, RsError, RsResult,
+    Ruleset,
 };
 use std::ffi::{c_int, CStr};
 use std::sync::{Arc, Mutex};
@@ -23,6 +26,10 @@ pub struct Conf {
     conf: ConfPtr,
     pub settings: Settings,
     pub inputs: Vec<InputConfig>,
+    /// The legacy `$InputTCP…` values while this config is loaded.
+    pub legacy: Legacy,
+    /// Was the module configured by a `module()` statement? (C: configSetViaV2Method)
+    pub module_statement: bool,
     rulesets: Vec<Option<Ruleset>>,
     /// Listeners opened in activateCnfPrePrivDrop, taken by the input thread.
     listeners: Mutex<Vec<server::Listener>>,
@@ -47,13 +54,17 @@ impl InputModule for Imtcp {
             conf,
             settings: Settings::default(),
             inputs: Vec::new(),
+            legacy: Legacy::default(),
+            module_statement: false,
             rulesets: Vec::new(),
             listeners: Mutex::new(Vec::new()),
         }
     }
 
     fn set_mod_cnf(conf: &mut Conf, p: &Params) -> RsResult {
-        config::apply_module(&mut conf.settings, p)
+        config::apply_module(&mut conf.settings, p)?;
+        conf.module_statement = true;
+        Ok(())
     }
 
     fn new_input(conf: &mut Conf, p: &Params) -> RsResult {
@@ -62,7 +73,20 @@ impl InputModule for Imtcp {
         Ok(())
     }
 
+    fn legacy_directives() -> &'static [LegacyDirective<Conf>] {
+        &legacy::DIRECTIVES
+    }
+
+    fn end_cnf_load(conf: &mut Conf) {
+        if !conf.module_statement {
+            conf.legacy.apply_to_module(&mut conf.settings);
+        }
+    }
+
     fn check_cnf(conf: &mut Conf) -> RsResult {
+        for i in &mut conf.inputs {
+            config::complete_input(i, &conf.settings);
+        }
         if conf.inputs.is_empty() {
             return Err(RsError::new(
                 ret::NO_LISTNERS,

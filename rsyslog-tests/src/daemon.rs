@@ -97,6 +97,9 @@ pub struct Options {
     /// `false`: return right after spawning (for configs expected to make rsyslogd exit;
     /// use [`Daemon::wait_exit`] / [`Daemon::wait_started`]).
     pub wait_started: bool,
+    /// `false`: the config is used as given, without the harness preamble (no
+    /// internal.log, so no start wait either: wait for the test's own files).
+    pub preamble: bool,
 }
 
 impl Default for Options {
@@ -107,6 +110,7 @@ impl Default for Options {
             args: Vec::new(),
             startup_timeout: STARTUP_TIMEOUT,
             wait_started: true,
+            preamble: true,
         }
     }
 }
@@ -125,6 +129,12 @@ impl Options {
         self
     }
     pub fn no_wait(mut self) -> Self {
+        self.wait_started = false;
+        self
+    }
+    /// Leaves the harness preamble out (and so the start wait, see [`Options::preamble`]).
+    pub fn no_preamble(mut self) -> Self {
+        self.preamble = false;
         self.wait_started = false;
         self
     }
@@ -252,7 +262,11 @@ impl Daemon {
         let workdir = WorkDir::new();
         let wd = workdir.path().to_path_buf();
         let text = render_config(config, &wd, &opts.vars);
-        let full = with_preamble(&preamble(&wd, !config_sets_workdir(&text)), &text);
+        let full = if opts.preamble {
+            with_preamble(&preamble(&wd, !config_sets_workdir(&text)), &text)
+        } else {
+            text
+        };
         let conf = wd.join(CONF_FILE);
         std::fs::write(&conf, &full).expect("rsyslog-tests: cannot write rsyslog.conf");
 
