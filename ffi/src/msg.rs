@@ -391,18 +391,24 @@ impl Batch {
     /// Adds a message, through the ratelimiter when given; submits when full.
     /// A rate-limited message is consumed (RS_RET_DISCARDMSG is not an error).
     pub fn add(&mut self, msg: Msg, rl: Option<&Ratelimit>) -> RsResult {
+        self.add_limited(msg, rl).map(|_| ())
+    }
+
+    /// [`Batch::add`] that also tells whether the ratelimiter let the message
+    /// through (`false`: it was discarded, RS_RET_DISCARDMSG).
+    pub fn add_limited(&mut self, msg: Msg, rl: Option<&Ratelimit>) -> RsResult<bool> {
         let h = &host().fns;
         if let (Some(rl), Some(f)) = (rl, h.ratelimitAddMsg) {
             // SAFETY: ratelimitAddMsg takes ownership of msg in every case.
             let r = unsafe { f(rl.0.as_ptr(), &mut *self.ms, msg.into_raw()) };
-            return if r == ret::OK || r == ret::DISCARDMSG {
-                Ok(())
-            } else {
-                Err(RsError::code(r))
+            return match r {
+                ret::OK => Ok(true),
+                ret::DISCARDMSG => Ok(false),
+                r => Err(RsError::code(r)),
             };
         }
         if h.multiSubmitMsg2.is_none() {
-            return msg.submit();
+            return msg.submit().map(|_| true);
         }
         if self.len() >= BATCH_SIZE {
             self.flush()?;
@@ -414,7 +420,7 @@ impl Batch {
         if self.len() >= BATCH_SIZE {
             self.flush()?;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Submits what is queued (`multiSubmitFlush`).

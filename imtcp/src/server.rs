@@ -63,9 +63,22 @@ pub struct Input {
     net: &'static rsyslog_ffi::obj::Iface,
     /// The input's own `allowedSender` list; replaces the global one when set.
     acl: Option<Acl>,
+    /// Current upstream's listener statistics (more counters, `submitted`
+    /// after the ratelimiter).
+    master_stats: bool,
 }
 
 const CTR_SUBMITTED: usize = 0;
+const CTR_BYTES_RECEIVED: usize = 1;
+/// The listener counters: 8.2302 and 8.2504 have `submitted` only; current
+/// upstream adds the byte and decompression counters (the latter two stay 0
+/// until stream decompression lands).
+const LISTENER_COUNTERS_MASTER: [&str; 4] = [
+    "submitted",
+    "bytes.received",
+    "bytes.decompressed",
+    "decompression.errors",
+];
 
 impl Input {
     /// Builds the runtime of an input (main thread, before the fork's privilege drop).
@@ -87,7 +100,13 @@ impl Input {
                 cfg.ratelimit_burst.clamp(0, u32::MAX as i64) as u32,
             )?,
         };
-        let stats = match StatsObj::new(&format!("{}({})", cfg.name, cfg.port), "imtcp", &["submitted"]) {
+        let master = rsyslog_ffi::host::host().family >= rsyslog_ffi::host::HostFamily::Master;
+        let counters: &[&str] = if master {
+            &LISTENER_COUNTERS_MASTER
+        } else {
+            &LISTENER_COUNTERS_MASTER[..1]
+        };
+        let stats = match StatsObj::new(&format!("{}({})", cfg.name, cfg.port), "imtcp", counters) {
             Ok(s) => Some(s),
             Err(e) => {
                 log_error(
@@ -130,12 +149,20 @@ impl Input {
             cfg,
             net,
             acl,
+            master_stats: master,
         })
     }
 
     fn submitted(&self, n: u64) {
         if let Some(s) = &self.stats {
             s.inc(CTR_SUBMITTED, n);
+        }
+    }
+
+    /// Raw bytes read from a session (current upstream's `bytes.received`).
+    fn received(&self, n: u64) {
+        if let (Some(s), true) = (&self.stats, self.master_stats) {
+            s.inc(CTR_BYTES_RECEIVED, n);
         }
     }
 }
@@ -464,10 +491,14 @@ impl Peer {
     fn submit(&self, frame: &[u8], now: &(rsyslog_ffi::SyslogTime, libc::time_t), batch: &mut Batch) {
         match self.build_msg(frame, now) {
             Ok(m) => {
-                // Counted before the ratelimiter, as 8.2302/8.2504 do.
-                self.input.submitted(1);
-                if let Err(e) = batch.add(m, Some(&self.input.ratelimit)) {
-                    log_error(0, e.code, "imtcp: error submitting message");
+                // 8.2302/8.2504 count before the ratelimiter, current upstream after it.
+                if !self.input.master_stats {
+                    self.input.submitted(1);
+                }
+                match batch.add_limited(m, Some(&self.input.ratelimit)) {
+                    Ok(true) if self.input.master_stats => self.input.submitted(1),
+                    Ok(_) => {}
+                    Err(e) => log_error(0, e.code, "imtcp: error submitting message"),
                 }
             }
             Err(e) => log_error(0, e.code, "imtcp: could not construct message"),
@@ -493,6 +524,8 @@ struct Turn {
     end: End,
     /// recv calls, the last (EAGAIN / close) one included, as tcpsrv.c counts them.
     reads: u64,
+    /// recv calls that returned data (current upstream's `read`).
+    data_reads: u64,
     /// The first recv already said EAGAIN.
     empty: bool,
 }
@@ -866,11 +899,19 @@ impl<'a> Server<'a> {
             Turn {
                 end: End::Closed,
                 reads: 0,
+                data_reads: 0,
                 empty: false,
             },
             || read_session(&mut s, w, &|| stop.stopping()),
         );
-        w.count(W_READ, turn.reads);
+        w.count(
+            W_READ,
+            if self.input.master_stats {
+                turn.data_reads
+            } else {
+                turn.reads
+            },
+        );
         if turn.empty {
             w.count(W_EMPTYREAD, 1);
         }
@@ -1003,6 +1044,7 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
     let mut t = Turn {
         end: End::Budget,
         reads: 0,
+        data_reads: 0,
         empty: false,
     };
     while t.reads < max_reads {
@@ -1028,6 +1070,8 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
                 return t;
             }
             Ok(n) => {
+                t.data_reads += 1;
+                s.peer.input.received(n as u64);
                 s.process(&w.buf[..n], &mut w.batch, false);
                 let _ = w.batch.flush();
             }
