@@ -5,12 +5,14 @@
 # million messages (whole process and per thread), peak RSS, RSS growth with
 # idle connections, the ratios ours/C and PASS/MISS against the targets.
 #
-#   imtcp.sh [-n MSGS] [-r REPS] [-o DIR]
+#   imtcp.sh [-n MSGS] [-r REPS] [-o DIR] [--perf]
 #
 # Environment (flags win): IMTCP_BENCH_MSGS (default 1000000; e.g. 50000 for a
 # smoke run), IMTCP_BENCH_REPS (1), IMTCP_BENCH_SENDERS ("tcpflood,fast"),
 # IMTCP_BENCH_CONNS ("10,100"), IMTCP_BENCH_WORKERS ("1,2"),
 # IMTCP_BENCH_IDLE (1000 idle connections; 0 skips that part).
+# --perf records each phase with `perf record -g` (DIR/wt*/perf.MODULE.SENDER.CONNS.data)
+# and prints the top symbols per phase.
 #
 # Targets (from the issue): ours uses at most 0.7x the C module's rsyslogd
 # CPU per message, reaches at least 1.3x its messages/s with the fast sender,
@@ -63,6 +65,7 @@ while [[ $# -gt 0 ]]; do
     -n) msgs=$2; shift 2 ;;
     -r) reps=$2; shift 2 ;;
     -o) out=$2; shift 2 ;;
+    --perf) export BENCH_PERF=1; shift ;;
     *) sed -n '2,57p' "$0" >&2; exit 2 ;;
     esac
 done
@@ -124,7 +127,7 @@ daemon() { echo "$RSYSLOGD" -n -f "$1/rsyslog.conf" -i "$1/pid" -M "$RSYSLOG_MOD
 
 echo "imtcp bench: $msgs messages per phase, senders $senders, connections $conns," \
     "workerThreads $workers, $reps repetition(s); $(nproc) CPUs"
-echo "C module: $theirs ($(sha256sum "$theirs" | cut -c1-12)); ours: $ours_so ($(git -C "$root" rev-parse --short HEAD))"
+echo "C module: $theirs ($(sha256sum "$theirs" | cut -c1-12)); ours: $ours_so ($(git -C "$root" describe --always --dirty))"
 echo "columns: seconds = sender start to last line written; cpu/1M = rsyslogd utime+stime per 1M messages;"
 echo "  in/1M = the module's own threads; core/1M = rsyslog's other threads (queue worker, omfile);"
 echo "  HWM MB = VmHWM of the phase; snd/1M = the sender's CPU"
@@ -152,6 +155,13 @@ if [[ $idle -gt 0 ]]; then
         # shellcheck disable=SC2046
         BENCH_JSON=$out/idle-${o/,/-}.json python3 "$here/imtcp_bench.py" idlerun "$d" "$idle" "$o" \
             -- $(daemon "$d") || status=1
+    done
+fi
+if [[ -n ${BENCH_PERF:-} ]]; then
+    for f in "$out"/wt*/perf.*.data; do
+        echo "== perf: top symbols of $f (self time, all threads) =="
+        perf report -i "$f" --no-children -g none --sort comm,dso,symbol --percent-limit 1 --stdio 2>/dev/null |
+            grep -v '^#' | grep '%' | head -40
     done
 fi
 python3 "$here/imtcp_bench.py" summary "$out" || status=1

@@ -241,6 +241,12 @@ def phase(which, kind, conns, n, port, out, pid, tcpflood, log):
     expect = n * LINE_LEN
     os.truncate(out, 0)
     sender, go = start_sender(kind, port, conns, n, tcpflood)
+    rec = None
+    if os.environ.get("BENCH_PERF"):
+        rec = subprocess.Popen(["perf", "record", "-q", "-g", "-F", "999", "-p", str(pid), "-o",
+                                f"{os.path.dirname(out)}/perf.{which}.{kind}.{conns}.data"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     hwm_ok = reset_hwm(pid)
     cpu0, th0 = proc_cpu(pid), threads(pid)
@@ -264,6 +270,9 @@ def phase(which, kind, conns, n, port, out, pid, tcpflood, log):
     cpu1, th1 = proc_cpu(pid), threads(pid)
     hwm = status_kb(pid, "VmHWM")
     rss = status_kb(pid, "VmRSS")
+    if rec:
+        rec.send_signal(signal.SIGINT)
+        rec.wait()
     try:
         p.wait(120)
     except subprocess.TimeoutExpired:
