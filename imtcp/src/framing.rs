@@ -128,6 +128,13 @@ impl Framer {
                     }
                     None => rest.len(),
                 },
+                (State::AtStart, _) if !self.starts_special(rest[0]) => {
+                    // A stuffed frame starts with this byte: byte() would switch
+                    // state and hand it on; the run takes it instead.
+                    self.state = State::InMsg;
+                    self.mode = Mode::Stuffing;
+                    0
+                }
                 (State::InMsgTruncating, Mode::Counting) => {
                     let n = rest.len().min(self.remaining.max(1) as usize);
                     self.remaining -= n as i64;
@@ -142,6 +149,12 @@ impl Framer {
                 }
             };
         }
+    }
+
+    /// Whether a frame starting with `c` is octet-counted or starts with a
+    /// skipped Cisco ASA space (handled by [`Framer::byte`]).
+    fn starts_special(&self, c: u8) -> bool {
+        (c.is_ascii_digit() && self.cfg.support_octet_counted) || (c == b' ' && self.cfg.cisco_asa)
     }
 
     /// Position of the first delimiter in `data`.
