@@ -9,7 +9,8 @@
 #
 # Environment (flags win): IMTCP_BENCH_MSGS (default 1000000; e.g. 50000 for a
 # smoke run), IMTCP_BENCH_REPS (1), IMTCP_BENCH_SENDERS ("tcpflood,fast"),
-# IMTCP_BENCH_CONNS ("10,100"), IMTCP_BENCH_WORKERS ("1,2"),
+# IMTCP_BENCH_CONNS ("10,100"), IMTCP_BENCH_WORKERS ("1,2"; empty: only the
+# idle-connection part),
 # IMTCP_BENCH_IDLE (1000 idle connections; 0 skips that part).
 # --perf records each phase with `perf record -g` (DIR/wt*/perf.MODULE.SENDER.CONNS.data)
 # and prints the top symbols per phase.
@@ -59,7 +60,7 @@ root=$(cd "$here/../.." && pwd)
 
 msgs=${IMTCP_BENCH_MSGS:-1000000} reps=${IMTCP_BENCH_REPS:-1} out=""
 senders=${IMTCP_BENCH_SENDERS:-tcpflood,fast} conns=${IMTCP_BENCH_CONNS:-10,100}
-workers=${IMTCP_BENCH_WORKERS:-1,2} idle=${IMTCP_BENCH_IDLE:-1000}
+workers=${IMTCP_BENCH_WORKERS-1,2} idle=${IMTCP_BENCH_IDLE:-1000}
 while [[ $# -gt 0 ]]; do
     case $1 in
     -n) msgs=$2; shift 2 ;;
