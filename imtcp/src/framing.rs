@@ -86,7 +86,9 @@ pub struct Framer {
 impl Framer {
     pub fn new(cfg: FramingConfig) -> Self {
         Framer {
-            buf: Vec::with_capacity(cfg.max_line.min(64 * 1024)),
+            // Allocated when a frame first spans two reads (whole frames are passed on
+            // from the read buffer), so an idle session holds no frame buffer.
+            buf: Vec::new(),
             cfg,
             state: State::AtStart,
             mode: Mode::Stuffing,
