@@ -519,7 +519,7 @@ def summary(d):
     if any(k[1] == "fast" for k in keys):
         print(f"msgs/s >= 1.3x C with the fast sender (every configuration): {verdict(all_ok['mps'])}")
     if idle_ok is not None:
-        print(f"1000 idle connections, RSS growth <= C: {verdict(idle_ok)}")
+        print(f"{idles[0]['conns']} idle connections, RSS growth <= C: {verdict(idle_ok)}")
     if incomplete:
         print("completeness: MISS")
         return 1
