@@ -121,7 +121,9 @@ pub struct Framer {
 impl Framer {
     pub fn new(cfg: FramingConfig) -> Self {
         Framer {
-            buf: Vec::with_capacity(cfg.max_line.min(64 * 1024)),
+            // Allocated when a frame first spans two reads (whole frames are passed on
+            // from the read buffer), so an idle session holds no frame buffer.
+            buf: Vec::new(),
             cfg,
             state: State::AtStart,
             mode: Mode::Stuffing,
@@ -145,10 +147,137 @@ impl Framer {
     }
 
     /// Feeds received bytes; complete frames and errors go to `out` in order.
+    ///
+    /// Same result as handing every byte to the state machine ([`Framer::byte`]),
+    /// but the body of a frame is taken in runs: the next delimiter is found
+    /// with `memchr`, and a frame that lies whole inside `data` is passed on
+    /// without being copied.
     pub fn feed(&mut self, data: &[u8], out: &mut impl FnMut(Event<'_>)) {
-        for &c in data {
-            self.byte(c, out);
+        let mut i = 0;
+        while i < data.len() {
+            let rest = &data[i..];
+            i += match (self.state, self.mode) {
+                (State::InMsg, Mode::Stuffing) => self.stuffed_run(rest, out),
+                (State::InMsg, Mode::Counting) => self.counted_run(rest, out),
+                (State::InMsgTruncating, Mode::Stuffing) => match self.find_delimiter(rest) {
+                    Some(k) => {
+                        self.state = State::AtStart;
+                        k + 1
+                    }
+                    None => rest.len(),
+                },
+                (State::AtStart, _) if !self.starts_special(rest[0]) => {
+                    // A stuffed frame starts with this byte: byte() would switch
+                    // state and hand it on; the run takes it instead.
+                    self.state = State::InMsg;
+                    self.mode = Mode::Stuffing;
+                    self.oversize_told = false;
+                    0
+                }
+                (State::InMsgTruncating, Mode::Counting) => {
+                    let n = rest.len().min(self.remaining.max(1) as usize);
+                    self.remaining -= n as i64;
+                    if self.remaining <= 0 {
+                        self.state = State::AtStart;
+                    }
+                    n
+                }
+                _ => {
+                    self.byte(rest[0], out);
+                    1
+                }
+            };
         }
+    }
+
+    /// Whether a frame starting with `c` is octet-counted or starts with a
+    /// skipped Cisco ASA space (handled by [`Framer::byte`]).
+    fn starts_special(&self, c: u8) -> bool {
+        (c.is_ascii_digit() && self.cfg.support_octet_counted) || (c == b' ' && self.cfg.cisco_asa)
+    }
+
+    /// Position of the first delimiter in `data`.
+    fn find_delimiter(&self, data: &[u8]) -> Option<usize> {
+        let lf = !self.cfg.disable_lf;
+        // signed-char comparison of the C module: 128..=255 never match
+        let extra = (0..128)
+            .contains(&self.cfg.addtl_delimiter)
+            .then_some(self.cfg.addtl_delimiter as u8);
+        match (lf, extra) {
+            (true, Some(x)) => memchr::memchr2(b'\n', x, data),
+            (true, None) => memchr::memchr(b'\n', data),
+            (false, Some(x)) => memchr::memchr(x, data),
+            (false, None) => None,
+        }
+    }
+
+    /// Octet stuffing inside a frame: takes the bytes up to the next
+    /// delimiter at once. Returns how many bytes of `data` it used (at least 1).
+    fn stuffed_run(&mut self, data: &[u8], out: &mut impl FnMut(Event<'_>)) -> usize {
+        let end = self.find_delimiter(data);
+        let k = end.unwrap_or(data.len());
+        let room = self.cfg.max_line.saturating_sub(self.buf.len());
+        let take = k.min(room);
+        if end.is_some() && take == k && self.buf.is_empty() {
+            // The whole frame is in data: no copy.
+            if k > 0 {
+                out(Event::Frame(&data[..k]));
+            }
+            self.state = State::AtStart;
+            return k + 1;
+        }
+        self.buf.extend_from_slice(&data[..take]);
+        if take < k {
+            // Buffer full and data[take] is no delimiter: submit what we have,
+            // that byte is dropped (as in byte()).
+            if !self.oversize_told {
+                self.oversize_told = true;
+                out(Event::Error(FramingError::StuffedOversize {
+                    max: self.cfg.max_line,
+                    discard: self.cfg.discard_truncated,
+                }));
+            }
+            Self::emit(&mut self.buf, out);
+            if self.cfg.discard_truncated {
+                self.state = State::InMsgTruncating;
+            }
+            return take + 1;
+        }
+        if end.is_some() {
+            Self::emit(&mut self.buf, out);
+            self.state = State::AtStart;
+            return k + 1;
+        }
+        data.len()
+    }
+
+    /// Octet counting inside a frame: takes up to the rest of the frame at
+    /// once. Returns how many bytes of `data` it used (at least 1).
+    fn counted_run(&mut self, data: &[u8], out: &mut impl FnMut(Event<'_>)) -> usize {
+        let remaining = self.remaining.max(1) as usize;
+        let n = data.len().min(remaining);
+        let room = self.cfg.max_line.saturating_sub(self.buf.len());
+        if n == remaining && self.buf.is_empty() && remaining <= room {
+            // The whole frame is in data: no copy.
+            out(Event::Frame(&data[..n]));
+            self.remaining = 0;
+            self.state = State::AtStart;
+            return n;
+        }
+        let take = n.min(room);
+        self.buf.extend_from_slice(&data[..take]);
+        self.remaining -= take as i64;
+        if self.remaining <= 0 {
+            Self::emit(&mut self.buf, out);
+            self.state = State::AtStart;
+            return take;
+        }
+        if take == n {
+            return n;
+        }
+        // Buffer full inside the frame: the next byte takes the slow path.
+        self.byte(data[take], out);
+        take + 1
     }
 
     fn byte(&mut self, c: u8, out: &mut impl FnMut(Event<'_>)) {
@@ -495,6 +624,68 @@ mod tests {
     fn close_inside_counted_frame_reports() {
         let r = run(FramingConfig::default(), &[b"10 abc"], true);
         assert_eq!(r, vec![Err(FramingError::IncompleteFrame)]);
+    }
+
+    /// The reference: every byte through the state machine.
+    fn run_bytewise(cfg: FramingConfig, chunks: &[&[u8]], close: bool) -> Vec<Result<String, FramingError>> {
+        let mut f = Framer::new(cfg);
+        let mut v = Vec::new();
+        let mut cb = |e: Event<'_>| match e {
+            Event::Frame(b) => v.push(Ok(String::from_utf8_lossy(b).into_owned())),
+            Event::Error(e) => v.push(Err(e)),
+        };
+        for c in chunks {
+            for &b in c.iter() {
+                f.byte(b, &mut cb);
+            }
+        }
+        if close {
+            f.close(&mut cb);
+        }
+        v
+    }
+
+    #[test]
+    fn runs_give_the_same_result_as_bytewise() {
+        // xorshift: reproducible pseudo-random inputs, configurations and chunkings.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let alphabet = b"0123456789  \n\n\0aa<>x\xc8";
+        for round in 0..20_000 {
+            let cfg = FramingConfig {
+                max_line: [0, 1, 3, 5, 8, 20, 8096][rnd(7) as usize],
+                support_octet_counted: rnd(4) != 0,
+                addtl_delimiter: [-1, -1, 0, b'a' as i32, 200][rnd(5) as usize],
+                disable_lf: rnd(5) == 0,
+                max_frame_size: [2, 9, 200_000][rnd(3) as usize],
+                discard_truncated: rnd(2) == 0,
+                cisco_asa: rnd(4) == 0,
+            };
+            let len = rnd(60) as usize;
+            let data: Vec<u8> = (0..len)
+                .map(|_| alphabet[rnd(alphabet.len() as u64) as usize])
+                .collect();
+            let mut chunks: Vec<&[u8]> = Vec::new();
+            let mut at = 0;
+            while at < data.len() {
+                let n = 1 + rnd((data.len() - at) as u64) as usize;
+                chunks.push(&data[at..at + n]);
+                at += n;
+            }
+            let close = rnd(2) == 0;
+            assert_eq!(
+                run(cfg.clone(), &chunks, close),
+                run_bytewise(cfg.clone(), &chunks, close),
+                "round {round}: {cfg:?} {:?} chunks {:?}",
+                String::from_utf8_lossy(&data),
+                chunks.iter().map(|c| c.len()).collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]

@@ -554,6 +554,14 @@ enum Work {
     Read(u64, SharedSession),
 }
 
+/// The work queue of a server's pool (C: tcpsrv.c `workQueue_t`).
+#[derive(Default)]
+struct WorkQueue {
+    items: VecDeque<Work>,
+    /// Workers waiting on the condition variable.
+    idle: usize,
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -603,7 +611,7 @@ struct Server<'a> {
     /// maxSessions of this input: a slot is claimed before a session is built.
     slots: SessionSlots,
     next_token: AtomicU64,
-    queue: Mutex<VecDeque<Work>>,
+    queue: Mutex<WorkQueue>,
     ready: Condvar,
     stop: &'a Stop<'a>,
 }
@@ -624,7 +632,7 @@ impl<'a> Server<'a> {
             wake,
             sessions: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(FIRST_SESSION),
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(WorkQueue::default()),
             ready: Condvar::new(),
             stop,
         })
@@ -646,8 +654,15 @@ impl<'a> Server<'a> {
     }
 
     fn enqueue(&self, w: Work) {
-        lock(&self.queue).push_back(w);
-        self.ready.notify_one();
+        let mut q = lock(&self.queue);
+        q.items.push_back(w);
+        // A futex wake only when a worker waits (std's notify always makes one);
+        // a worker that starts waiting later finds the item before it waits.
+        let wake = q.idle > 0;
+        drop(q);
+        if wake {
+            self.ready.notify_one();
+        }
     }
 
     /// Next work item; `None` once stopping. Waits are bounded by [`POLL`].
@@ -657,10 +672,12 @@ impl<'a> Server<'a> {
             if self.stop.stopping() {
                 return None;
             }
-            if let Some(w) = q.pop_front() {
+            if let Some(w) = q.items.pop_front() {
                 return Some(w);
             }
+            q.idle += 1;
             q = self.ready.wait_timeout(q, POLL).unwrap_or_else(|e| e.into_inner()).0;
+            q.idle -= 1;
         }
     }
 
@@ -706,7 +723,7 @@ impl<'a> Server<'a> {
             }
         });
         // Workers are joined: drop the sessions (their sockets close).
-        lock(&self.queue).clear();
+        lock(&self.queue).items.clear();
         lock(&self.sessions).clear();
     }
 
@@ -714,7 +731,7 @@ impl<'a> Server<'a> {
     fn dispatch(&self, mut inline: Option<&mut Worker>) {
         let mut events = Vec::with_capacity(MAX_EVENTS);
         while !self.stop.stopping() {
-            let backlog = inline.is_some() && !lock(&self.queue).is_empty();
+            let backlog = inline.is_some() && !lock(&self.queue).items.is_empty();
             let timeout = if backlog { Duration::ZERO } else { POLL };
             if let Err(e) = self.epoll.wait(&mut events, timeout) {
                 log_error(
@@ -743,12 +760,12 @@ impl<'a> Server<'a> {
             if let Some(w) = inline.as_deref_mut() {
                 // Single worker: this thread does the work, one pass over what
                 // is queued now; re-queued sessions wait for the next pass.
-                let n = lock(&self.queue).len();
+                let n = lock(&self.queue).items.len();
                 for _ in 0..n {
                     if self.stop.stopping() {
                         break;
                     }
-                    let Some(item) = lock(&self.queue).pop_front() else {
+                    let Some(item) = lock(&self.queue).items.pop_front() else {
                         break;
                     };
                     self.process(item, w);

@@ -1,0 +1,553 @@
+#!/usr/bin/env python3
+"""Helper of imtcp.sh (see there for what is measured and why).
+
+  imtcp_bench.py send PORT CONNS N          fast sender (subprocess of `run`)
+  imtcp_bench.py idle PORT CONNS            holds CONNS idle connections
+  imtcp_bench.py run DIR N ORDER SENDERS CONNS REPS -- RSYSLOGD ARGS...
+  imtcp_bench.py idlerun DIR CONNS ORDER -- RSYSLOGD ARGS...
+  imtcp_bench.py summary DIR                ratios and targets over DIR/*.json
+
+`run` expects DIR/rsyslog.conf with two inputs: the C imtcp (name "c",
+listenPortFileName DIR/c.port, ruleset writing `%rawmsg%\\n` to DIR/c.out)
+and ours (name "rs", DIR/rs.port, DIR/rs.out). For every sender
+(tcpflood, fast), connection count and repetition it sends N messages to
+one module, then to the other (ORDER, alternating per repetition), and
+measures each phase:
+
+- seconds from the sender's start until the output file holds all N lines
+  (its size is known in advance: every frame plus LF; polled every 5 ms);
+- CPU of rsyslogd (utime+stime of /proc/PID/stat, all threads, dead ones
+  included) and of each thread (/proc/PID/task/*/stat, names from comm)
+  between the start and the end of the phase; the module's own threads are
+  `in:<module>` and its workers `w<N>/<input name>`, the rest is rsyslog's
+  core (queue worker: parser, template, omfile; main thread);
+- peak RSS: VmHWM after the phase, reset before it (`5` into
+  /proc/PID/clear_refs), so each phase has its own peak;
+- the sender's CPU (getrusage of the child), to show who was the bottleneck;
+- completeness: every msgnum 0..N-1 exactly once in the output.
+"""
+import json
+import os
+import re
+import resource
+import selectors
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+POLL = 0.005
+GIVE_UP = 60.0  # output unchanged this long without all lines = failure
+HZ = os.sysconf("SC_CLK_TCK")
+LINE = b"<167>Mar  1 01:00:00 172.20.245.8 tag msgnum:%08d:\n"  # tcpflood's default message
+LINE_LEN = len(LINE % 0)
+MODS = {"c": "C imtcp", "rs": "ours"}
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, 1 << 20), hard))
+
+
+def connect_all(port, conns):
+    socks = []
+    for _ in range(conns):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        socks.append(s)
+    return socks
+
+
+# ---------------------------------------------------------------- senders
+
+
+def send(port, conns, n):
+    """Pre-framed messages from memory in large writes; message i goes to
+    connection i % conns. Prints `ready` once connected and built, sends on
+    the first line of stdin, prints `sent SECONDS`."""
+    raise_nofile()
+    bufs = [b"".join(LINE % i for i in range(j, n, conns)) for j in range(conns)]
+    socks = connect_all(port, conns)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    t0 = time.monotonic()
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    chunk = 256 * 1024
+    sel = selectors.DefaultSelector()
+    state = {}
+    for s, b in zip(socks, bufs):
+        s.setblocking(False)
+        if b:
+            state[s.fileno()] = [s, memoryview(b), 0]
+            sel.register(s, selectors.EVENT_WRITE)
+        else:
+            s.close()
+    while state:
+        for key, _ in sel.select():
+            st = state[key.fd]
+            s, mv, off = st
+            try:
+                k = s.send(mv[off:off + chunk])
+            except BlockingIOError:
+                continue
+            st[2] = off + k
+            if st[2] >= len(mv):
+                sel.unregister(s)
+                s.close()
+                del state[key.fd]
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    print(f"sent {time.monotonic() - t0:.3f} {cpu:.3f}", flush=True)
+
+
+def idle(port, conns):
+    """Opens CONNS connections, prints `ready`, keeps them until stdin closes."""
+    raise_nofile()
+    socks = connect_all(port, conns)
+    print("ready", flush=True)
+    sys.stdin.read()
+    for s in socks:
+        s.close()
+
+
+# ------------------------------------------------------- /proc sampling
+
+
+def proc_cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        s = f.read()
+    rest = s[s.rindex(")") + 2:].split()
+    return (int(rest[11]) + int(rest[12])) / HZ
+
+
+def threads(pid):
+    """{tid: (name, cpu seconds)}"""
+    out = {}
+    base = f"/proc/{pid}/task"
+    for t in os.listdir(base):
+        try:
+            with open(f"{base}/{t}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        name = s[s.index("(") + 1:s.rindex(")")]
+        rest = s[s.rindex(")") + 2:].split()
+        out[t] = (name, (int(rest[11]) + int(rest[12])) / HZ)
+    return out
+
+
+def status_kb(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def reset_hwm(pid):
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def module_of(thread_name):
+    """Which module a thread belongs to: 'c', 'rs' or None (rsyslog core)."""
+    if thread_name == "in:imtcp" or re.fullmatch(r"w\d+/c", thread_name):
+        return "c"
+    if thread_name.startswith("in:rs") or thread_name.startswith("in:imtcp#") or re.fullmatch(r"w\d+/rs", thread_name):
+        return "rs"
+    return None
+
+
+def accept_backlog(port):
+    """Connections waiting in the accept queue of the listeners on port."""
+    n = 0
+    for tab in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(tab) as f:
+                next(f)
+                for line in f:
+                    p = line.split()
+                    if p[3] == "0A" and int(p[1].rsplit(":", 1)[1], 16) == port:
+                        n += int(p[4].split(":")[1], 16)
+        except OSError:
+            pass
+    return n
+
+
+def wait_port(path, proc):
+    for _ in range(600):
+        if proc.poll() is not None:
+            sys.exit(f"imtcp_bench.py: rsyslogd exited ({proc.returncode}) at start")
+        try:
+            with open(path) as f:
+                p = f.read().strip()
+            if p:
+                return int(p)
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit(f"imtcp_bench.py: no port in {path}")
+
+
+def verify(path, n):
+    """(ok, text): every msgnum 0..n-1 exactly once, nothing else."""
+    with open(path, "rb") as f:
+        data = f.read()
+    lines = data.count(b"\n")
+    nums = re.findall(rb"msgnum:(\d{8}):\n", data)
+    seen = bytearray(n)
+    dup = bad = 0
+    for x in nums:
+        i = int(x)
+        if i >= n:
+            bad += 1
+        elif seen[i]:
+            dup += 1
+        else:
+            seen[i] = 1
+    missing = n - sum(seen)
+    ok = lines == n and missing == 0 and dup == 0 and bad == 0
+    return ok, f"{lines} lines, {n - missing}/{n} msgnums" + (f", {dup} duplicates" if dup else "") + (
+        f", {bad} out of range" if bad else "")
+
+
+# ---------------------------------------------------------------- phases
+
+
+def start_sender(kind, port, conns, n, tcpflood):
+    if kind == "fast":
+        p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "send", str(port), str(conns), str(n)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if p.stdout.readline().strip() != "ready":
+            sys.exit("imtcp_bench.py: fast sender did not start")
+        return p, lambda: (p.stdin.write("go\n"), p.stdin.flush())
+    argv = [tcpflood, "-t", "127.0.0.1", "-p", str(port), "-c", str(conns), "-m", str(n), "-s"]
+    holder = {}
+
+    def go():
+        holder["p"] = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    return holder, go
+
+
+def phase(which, kind, conns, n, port, out, pid, tcpflood, log):
+    expect = n * LINE_LEN
+    os.truncate(out, 0)
+    sender, go = start_sender(kind, port, conns, n, tcpflood)
+    rec = None
+    if os.environ.get("BENCH_PERF"):
+        rec = subprocess.Popen(["perf", "record", "-q", "-g", "-F", "999", "-p", str(pid), "-o",
+                                f"{os.path.dirname(out)}/perf.{which}.{kind}.{conns}.data"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    hwm_ok = reset_hwm(pid)
+    cpu0, th0 = proc_cpu(pid), threads(pid)
+    t0 = time.monotonic()
+    go()
+    p = sender if kind == "fast" else sender["p"]
+    last, last_change = -1, t0
+    while True:
+        time.sleep(POLL)
+        now = time.monotonic()
+        size = os.path.getsize(out)
+        if size != last:
+            last, last_change = size, now
+        if size >= expect:
+            break
+        if now - last_change > GIVE_UP:
+            break
+        if proc_gone(pid):
+            sys.exit("imtcp_bench.py: rsyslogd is gone")
+    t1 = last_change
+    cpu1, th1 = proc_cpu(pid), threads(pid)
+    hwm = status_kb(pid, "VmHWM")
+    rss = status_kb(pid, "VmRSS")
+    if rec:
+        rec.send_signal(signal.SIGINT)
+        rec.wait()
+    try:
+        p.wait(120)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    sender_cpu = None
+    if kind == "fast":
+        line = p.stdout.readline().split()
+        p.stdin.close()
+        p.stdout.close()
+        if len(line) == 3 and line[0] == "sent":
+            sender_cpu = float(line[2])
+    else:
+        err = p.stderr.read()
+        if p.returncode != 0:
+            print(f"  tcpflood exited {p.returncode}: {err.strip()[:300]}", file=log)
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    time.sleep(0.3)  # the last writes of omfile
+    ok, text = verify(out, n)
+    per_thread = {}
+    mod_cpu = core_cpu = 0.0
+    for t, (name, c) in th1.items():
+        d = c - th0.get(t, (name, 0.0))[1]
+        if d <= 0:
+            continue
+        per_thread[f"{name}[{t}]"] = d
+        m = module_of(name)
+        if m == which:
+            mod_cpu += d
+        elif m is None:
+            core_cpu += d
+    secs = t1 - t0
+    return {
+        "module": which, "sender": kind, "conns": conns, "n": n, "secs": secs,
+        "mps": n / secs if secs > 0 else 0.0, "cpu": cpu1 - cpu0, "mod_cpu": mod_cpu,
+        "core_cpu": core_cpu, "threads": per_thread, "hwm_kb": hwm if hwm_ok else None, "rss_kb": rss,
+        "sender_cpu": sender_cpu if sender_cpu is not None else
+        (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime),
+        "complete": ok, "verify": text,
+    }
+
+
+def proc_gone(pid):
+    return not os.path.exists(f"/proc/{pid}/stat")
+
+
+def start_daemon(d, argv):
+    log = open(f"{d}/rsyslogd.stderr", "ab")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    ports = {m: wait_port(f"{d}/{m}.port", proc) for m in ("c", "rs")}
+    time.sleep(1.0)
+    return proc, ports
+
+
+def stop_daemon(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def fmt_phase(r):
+    per = 1e6 / r["n"]
+    hwm = f"{r['hwm_kb'] / 1024:.0f}" if r["hwm_kb"] is not None else "?"
+    return (f"{MODS[r['module']]:<8} {r['sender']:<8} {r['conns']:>5} {r['secs']:>7.2f} {r['mps']:>9.0f} "
+            f"{r['cpu'] * per:>8.2f} {r['mod_cpu'] * per:>8.2f} {r['core_cpu'] * per:>8.2f} {hwm:>6} "
+            f"{r['sender_cpu'] * per:>7.2f}  {'OK' if r['complete'] else 'INCOMPLETE'} ({r['verify']})")
+
+
+HEAD = (f"{'module':<8} {'sender':<8} {'conns':>5} {'seconds':>7} {'msgs/s':>9} "
+        f"{'cpu/1M':>8} {'in/1M':>8} {'core/1M':>8} {'HWM MB':>6} {'snd/1M':>7}  complete")
+
+
+def run(d, n, order, senders, conns_list, reps, tcpflood, argv):
+    proc, ports = start_daemon(d, argv)
+    results = []
+    log = sys.stdout
+    try:
+        print(HEAD)
+        for kind in senders:
+            for conns in conns_list:
+                o = order
+                for _ in range(reps):
+                    for which in o:
+                        r = phase(which, kind, conns, n, ports[which], f"{d}/{which}.out", proc.pid, tcpflood, log)
+                        results.append(r)
+                        print(fmt_phase(r), flush=True)
+                        top = sorted(r["threads"].items(), key=lambda kv: -kv[1])[:6]
+                        print("    threads (CPU s): " + ", ".join(f"{k} {v:.2f}" for k, v in top), flush=True)
+                        if not r["complete"]:
+                            print(f"imtcp_bench.py: {MODS[which]} lost messages; files in {d}", file=sys.stderr)
+                        time.sleep(0.5)
+                    o = list(reversed(o))
+    finally:
+        stop_daemon(proc)
+    return results
+
+
+def idlerun(d, conns, order, argv):
+    proc, ports = start_daemon(d, argv)
+    holders = []
+    out = {}
+    try:
+        time.sleep(1.0)
+        base = status_kb(proc.pid, "VmRSS")
+        out["base_kb"] = base
+        prev = base
+        for which in order:
+            h = subprocess.Popen([sys.executable, os.path.abspath(__file__), "idle", str(ports[which]), str(conns)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            holders.append(h)
+            if h.stdout.readline().strip() != "ready":
+                sys.exit("imtcp_bench.py: idle connector failed")
+            # Accepted by the module (empty accept queue), RSS steady for a second.
+            t0 = time.monotonic()
+            while accept_backlog(ports[which]) > 0 and time.monotonic() - t0 < 60:
+                time.sleep(0.05)
+            steady, last = 0, -1
+            while steady < 10 and time.monotonic() - t0 < 60:
+                time.sleep(0.1)
+                r = status_kb(proc.pid, "VmRSS")
+                steady = steady + 1 if r == last else 0
+                last = r
+            est = established(ports[which])
+            out[which] = {"rss_kb": last, "growth_kb": last - prev, "established": est}
+            prev = last
+    finally:
+        for h in holders:
+            h.stdin.close()
+            h.wait()
+        stop_daemon(proc)
+    out["order"] = order
+    out["conns"] = conns
+    return out
+
+
+def established(port):
+    n = 0
+    for tab in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(tab) as f:
+            next(f)
+            for line in f:
+                p = line.split()
+                if p[3] == "01" and int(p[1].rsplit(":", 1)[1], 16) == port:
+                    n += 1
+    return n
+
+
+# ---------------------------------------------------------------- summary
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+def summary(d):
+    rows = []
+    idles = []
+    for f in sorted(os.listdir(d)):
+        if f.startswith("phases-") and f.endswith(".json"):
+            wt = f[len("phases-"):-len(".json")]
+            with open(f"{d}/{f}") as fh:
+                for r in json.load(fh):
+                    r["wt"] = wt
+                    rows.append(r)
+        if f.startswith("idle-") and f.endswith(".json"):
+            with open(f"{d}/{f}") as fh:
+                idles.append(json.load(fh))
+    print("== ratios ours/C (median over repetitions; CPU per message: lower is better)")
+    print(f"{'workers':<7} {'sender':<8} {'conns':>5} {'msgs/s C':>9} {'ours':>9} {'ratio':>6}   "
+          f"{'cpu/1M C':>8} {'ours':>6} {'ratio':>6}   {'in/1M C':>7} {'ours':>6} {'ratio':>6}   "
+          f"{'HWM C':>5} {'ours':>5}  targets")
+    keys = []
+    for r in rows:
+        k = (r["wt"], r["sender"], r["conns"])
+        if k not in keys:
+            keys.append(k)
+    all_ok = {"mps": True}
+    verdicts = {}  # sender -> [process CPU ratios, input-thread CPU ratios]
+    tot = {"c": [0.0, 0.0, 0], "rs": [0.0, 0.0, 0]}
+    incomplete = 0
+    for k in keys:
+        sel = [r for r in rows if (r["wt"], r["sender"], r["conns"]) == k]
+        incomplete += sum(1 for r in sel if not r["complete"])
+        med = {}
+        for m in ("c", "rs"):
+            ms = [r for r in sel if r["module"] == m]
+            if not ms:
+                continue
+            per = lambda key: statistics.median(r[key] * 1e6 / r["n"] for r in ms)
+            hw = [r["hwm_kb"] for r in ms if r["hwm_kb"] is not None]
+            med[m] = {"mps": statistics.median(r["mps"] for r in ms), "cpu": per("cpu"), "in": per("mod_cpu"),
+                      "hwm": statistics.median(hw) / 1024 if hw else float("nan")}
+            for r in ms:
+                tot[m][0] += r["cpu"]
+                tot[m][1] += r["mod_cpu"]
+                tot[m][2] += r["n"]
+        if len(med) < 2:
+            continue
+        c, o = med["c"], med["rs"]
+        rm, rc, ri = ratio(o["mps"], c["mps"]), ratio(o["cpu"], c["cpu"]), ratio(o["in"], c["in"])
+        t = [f"cpu {verdict(rc <= 0.7)}"]
+        v = verdicts.setdefault(k[1], [[], []])
+        v[0].append(rc)
+        v[1].append(ri)
+        if k[1] == "fast":
+            t.append(f"msgs/s {verdict(rm >= 1.3)}")
+            all_ok["mps"] &= rm >= 1.3
+        print(f"{k[0]:<7} {k[1]:<8} {k[2]:>5} {c['mps']:>9.0f} {o['mps']:>9.0f} {rm:>5.2f}x   "
+              f"{c['cpu']:>8.2f} {o['cpu']:>6.2f} {rc:>5.2f}x   {c['in']:>7.2f} {o['in']:>6.2f} {ri:>5.2f}x   "
+              f"{c['hwm']:>5.0f} {o['hwm']:>5.0f}  {', '.join(t)}")
+    if tot["c"][2] and tot["rs"][2]:
+        pc = tot["c"][0] / tot["c"][2] * 1e6
+        po = tot["rs"][0] / tot["rs"][2] * 1e6
+        ic = tot["c"][1] / tot["c"][2] * 1e6
+        io = tot["rs"][1] / tot["rs"][2] * 1e6
+        print(f"all phases: rsyslogd CPU s per 1M messages C {pc:.2f}, ours {po:.2f} ({ratio(po, pc):.2f}x); "
+              f"input threads only C {ic:.2f}, ours {io:.2f} ({ratio(io, ic):.2f}x)")
+    if incomplete:
+        print(f"INCOMPLETE: {incomplete} phase(s) lost messages (see above)")
+    for i in idles:
+        c, o = i["c"], i["rs"]
+        print(f"idle connections ({'->'.join(i['order'])}): base {i['base_kb'] / 1024:.1f} MB; "
+              f"C +{c['growth_kb'] / 1024:.2f} MB ({c['established']} est.), "
+              f"ours +{o['growth_kb'] / 1024:.2f} MB ({o['established']} est.)")
+    idle_ok = None
+    if idles:
+        gc = statistics.median(i["c"]["growth_kb"] for i in idles)
+        go = statistics.median(i["rs"]["growth_kb"] for i in idles)
+        idle_ok = go <= gc
+        print(f"idle RSS growth per {idles[0]['conns']} connections (median): C {gc / 1024:.2f} MB, ours {go / 1024:.2f} MB "
+              f"({ratio(go, gc):.2f}x)")
+    print("== targets")
+    for sender, (proc, inp) in verdicts.items():
+        print(f"rsyslogd CPU per message <= 0.7x C, {sender} sender: {verdict(max(proc) <= 0.7)} "
+              f"(ratios {', '.join(f'{r:.2f}' for r in proc)}; the module's own threads: "
+              f"{', '.join(f'{r:.2f}' for r in inp)}, {verdict(max(inp) <= 0.7)})")
+    if any(k[1] == "fast" for k in keys):
+        print(f"msgs/s >= 1.3x C with the fast sender (every configuration): {verdict(all_ok['mps'])}")
+    if idle_ok is not None:
+        print(f"{idles[0]['conns']} idle connections, RSS growth <= C: {verdict(idle_ok)}")
+    if incomplete:
+        print("completeness: MISS")
+        return 1
+    return 0
+
+
+def main(a):
+    if len(a) >= 4 and a[0] == "send":
+        send(int(a[1]), int(a[2]), int(a[3]))
+    elif len(a) >= 3 and a[0] == "idle":
+        idle(int(a[1]), int(a[2]))
+    elif len(a) > 8 and a[0] == "run" and a[7] == "--":
+        d, n, order, senders, conns, reps = a[1], int(a[2]), a[3].split(","), a[4].split(","), a[5], int(a[6])
+        tcpflood = os.environ.get("TCPFLOOD", "tcpflood")
+        res = run(d, n, order, senders, [int(x) for x in conns.split(",")], reps, tcpflood, a[8:])
+        with open(os.environ.get("BENCH_JSON", f"{d}/phases.json"), "w") as f:
+            json.dump(res, f, indent=1)
+        if not all(r["complete"] for r in res):
+            sys.exit(1)
+    elif len(a) > 5 and a[0] == "idlerun" and a[4] == "--":
+        res = idlerun(a[1], int(a[2]), a[3].split(","), a[5:])
+        with open(os.environ.get("BENCH_JSON", f"{a[1]}/idle.json"), "w") as f:
+            json.dump(res, f, indent=1)
+    elif len(a) == 2 and a[0] == "summary":
+        sys.exit(summary(a[1]))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
