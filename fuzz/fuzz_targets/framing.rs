@@ -1,6 +1,7 @@
 //! imtcp's framing state machine on arbitrary streams: no panic, no frame
-//! longer than maxMessageSize, and the same frames and errors whether the
-//! stream arrives in one piece or split at arbitrary points.
+//! longer than maxMessageSize, the same frames and errors whether the
+//! stream arrives in one piece or split at arbitrary points, and the same as
+//! the byte-by-byte reference machine (`Framer::feed_bytewise`).
 #![no_main]
 
 use imtcp::framing::{Event, Framer, FramingConfig, FramingError};
@@ -13,6 +14,10 @@ enum Out {
 }
 
 fn run(cfg: &FramingConfig, chunks: &[&[u8]]) -> Vec<Out> {
+    run_with(cfg, chunks, false)
+}
+
+fn run_with(cfg: &FramingConfig, chunks: &[&[u8]], bytewise: bool) -> Vec<Out> {
     let mut f = Framer::new(cfg.clone());
     let mut v = Vec::new();
     let mut cb = |e: Event<'_>| match e {
@@ -20,7 +25,11 @@ fn run(cfg: &FramingConfig, chunks: &[&[u8]]) -> Vec<Out> {
         Event::Error(e) => v.push(Out::Error(e)),
     };
     for c in chunks {
-        f.feed(c, &mut cb);
+        if bytewise {
+            f.feed_bytewise(c, &mut cb);
+        } else {
+            f.feed(c, &mut cb);
+        }
     }
     f.close(&mut cb);
     v
@@ -50,4 +59,9 @@ fuzz_target!(|data: &[u8]| {
     let step = 1 + h[4] as usize % 7;
     let pieces: Vec<&[u8]> = stream.chunks(step).collect();
     assert_eq!(run(&cfg, &pieces), whole, "chunking changed the result");
+    assert_eq!(
+        run_with(&cfg, &[stream], true),
+        whole,
+        "runs differ from the byte-wise machine"
+    );
 });
