@@ -268,6 +268,55 @@ pub fn fnmatch_casefold(pattern: &str, name: &str) -> bool {
     unsafe { libc::fnmatch(p.as_ptr(), n.as_ptr(), libc::FNM_NOESCAPE | libc::FNM_CASEFOLD) == 0 }
 }
 
+/// A POSIX extended regular expression, compiled by the C library
+/// (`regcomp(REG_EXTENDED | REG_NOSUB)`) as rsyslog compiles its framing
+/// expressions, so the syntax and matching are the same.
+pub struct PosixRegex {
+    re: Box<libc::regex_t>,
+}
+
+// SAFETY: the compiled expression is only read by regexec, which glibc makes
+// safe to call from several threads on one regex_t (it locks internally).
+unsafe impl Send for PosixRegex {}
+// SAFETY: as above.
+unsafe impl Sync for PosixRegex {}
+
+impl PosixRegex {
+    /// Compiles `pattern`; `Err` is the C library's message.
+    pub fn new(pattern: &str) -> Result<PosixRegex, String> {
+        let p = std::ffi::CString::new(pattern).map_err(|_| "the expression contains a NUL byte".to_string())?;
+        // SAFETY: regex_t is plain data that regcomp initialises; all-zero is a valid start.
+        let mut re: Box<libc::regex_t> = Box::new(unsafe { std::mem::zeroed() });
+        // SAFETY: `re` and `p` are valid for the call.
+        let r = unsafe { libc::regcomp(&mut *re, p.as_ptr(), libc::REG_EXTENDED | libc::REG_NOSUB) };
+        if r == 0 {
+            return Ok(PosixRegex { re });
+        }
+        let mut buf = [0u8; 256];
+        // SAFETY: regerror writes at most buf.len() bytes, NUL-terminated; `re` holds the failed compile's state.
+        unsafe { libc::regerror(r, &*re, buf.as_mut_ptr().cast(), buf.len()) };
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        Err(String::from_utf8_lossy(&buf[..end]).into_owned())
+    }
+
+    /// Whether the expression matches somewhere in `text` (up to its first NUL, as C sees it).
+    pub fn is_match(&self, text: &[u8]) -> bool {
+        let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+        let Ok(t) = std::ffi::CString::new(&text[..end]) else {
+            return false;
+        };
+        // SAFETY: `re` was compiled by regcomp; `t` is NUL-terminated; no match array is asked for.
+        unsafe { libc::regexec(&*self.re, t.as_ptr(), 0, std::ptr::null_mut(), 0) == 0 }
+    }
+}
+
+impl Drop for PosixRegex {
+    fn drop(&mut self) {
+        // SAFETY: compiled by regcomp in new() and freed once.
+        unsafe { libc::regfree(&mut *self.re) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +385,19 @@ mod tests {
         assert!(!fnmatch_casefold("*.example.net", "example.org"));
         assert!(fnmatch_casefold("a\\b", "a\\b"));
         assert!(!fnmatch_casefold("a\0", "a"));
+    }
+
+    #[test]
+    fn posix_regex_is_extended_and_reports_errors() {
+        let re = PosixRegex::new("^<[0-9]{2}>(Jan|Feb)").unwrap();
+        assert!(re.is_match(b"<33>Jan  1 host"));
+        assert!(!re.is_match(b"x<33>Jan"));
+        assert!(!re.is_match(b"<3>Jan"));
+        // A NUL ends the text, as for C strings.
+        assert!(!re.is_match(b"<3\x003>Jan"));
+        assert!(PosixRegex::new("[[:digit:]]+").unwrap().is_match(b"abc7"));
+        let e = PosixRegex::new("a(b").err().unwrap();
+        assert!(!e.is_empty(), "{e}");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! the byte-by-byte reference machine (`Framer::feed_bytewise`).
 #![no_main]
 
-use imtcp::framing::{Event, Framer, FramingConfig, FramingError};
+use imtcp::framing::{Event, Framer, FramingConfig, FramingError, StartRegex};
+use std::sync::Arc;
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, PartialEq)]
@@ -49,11 +50,23 @@ fuzz_target!(|data: &[u8]| {
         max_frame_size: 1 + (h[3] as i64 % 200),
         discard_truncated: h[1] & 8 != 0,
         cisco_asa: h[1] & 16 != 0,
+        multiline: h[1] & 32 != 0,
+        // A frame starts at a line beginning with '<' (the module uses a POSIX regex).
+        start_regex: (h[1] & 64 != 0).then(|| StartRegex {
+            pattern: "^<".to_string(),
+            matches: Arc::new(|l: &[u8]| l.first() == Some(&b'<')),
+        }),
+    };
+    // framing.delimiter.regex collects up to twice maxMessageSize.
+    let max_frame = if cfg.start_regex.is_some() {
+        2 * cfg.max_line
+    } else {
+        cfg.max_line
     };
     let whole = run(&cfg, &[stream]);
     for o in &whole {
         if let Out::Frame(b) = o {
-            assert!(!b.is_empty() && b.len() <= cfg.max_line, "frame of {} bytes", b.len());
+            assert!(!b.is_empty() && b.len() <= max_frame, "frame of {} bytes", b.len());
         }
     }
     let step = 1 + h[4] as usize % 7;

@@ -609,26 +609,18 @@ pub fn parse_port(s: &str) -> Option<u16> {
     digits.parse::<u32>().ok().filter(|p| *p <= 65535).map(|p| p as u16)
 }
 
-/// What an input asks for that this build does not do yet. `refuse` entries
-/// would change what is accepted or where it listens (the input is not
-/// started); `ignore` entries only change framing or limits (logged, input runs).
-pub fn unsupported(i: &InputConfig) -> (Vec<String>, Vec<String>) {
+/// What an input asks for that this build does not do yet: it would change
+/// what is accepted, so the input is not started.
+pub fn unsupported(i: &InputConfig) -> Vec<String> {
     let s = &i.settings;
     let mut refuse = Vec::new();
-    let mut ignore = Vec::new();
     if s.tls.mode != 0 {
         refuse.push(format!("TLS (streamDriver.mode={})", s.tls.mode));
     }
     if s.compression.stream {
         refuse.push("compression.mode=\"stream:always\"".to_string());
     }
-    if i.multiline {
-        ignore.push("multiLine".to_string());
-    }
-    if i.delimiter_regex.is_some() {
-        ignore.push("framing.delimiter.regex".to_string());
-    }
-    (refuse, ignore)
+    refuse
 }
 
 #[cfg(test)]

@@ -1,6 +1,34 @@
 //! imtcp's framing state machine (pure Rust): octet stuffing (LF or an
 //! additional delimiter) and octet counting (RFC 6587), byte by byte as the C
-//! module does it (rsyslog 8.2302/8.2504 `tcps_sess.c`).
+//! module does it (rsyslog 8.2302/8.2504 `tcps_sess.c`), plus current
+//! upstream's `multiLine` and `framing.delimiter.regex` modes.
+
+use std::sync::Arc;
+
+/// Whether a line (without its LF) starts a frame.
+pub type LineMatcher = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
+
+/// The start-of-frame test of `framing.delimiter.regex`: whether the line
+/// read so far (without its LF) matches. The module passes rsyslog's POSIX
+/// extended regular expression; tests pass any function.
+#[derive(Clone)]
+pub struct StartRegex {
+    pub pattern: String,
+    pub matches: LineMatcher,
+}
+
+impl std::fmt::Debug for StartRegex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StartRegex({:?})", self.pattern)
+    }
+}
+
+impl PartialEq for StartRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern
+    }
+}
+impl Eq for StartRegex {}
 
 /// Framing settings of one listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +45,12 @@ pub struct FramingConfig {
     pub discard_truncated: bool,
     /// `framingfix.cisco.asa`: skip a space at the start of a frame.
     pub cisco_asa: bool,
+    /// `multiLine` (octet stuffing only): a delimiter ends the frame only when
+    /// the next byte is `<` (or the peer closes); otherwise it stays in the frame.
+    pub multiline: bool,
+    /// `framing.delimiter.regex`: a frame ends where a line starts that the
+    /// expression matches; replaces every other framing rule.
+    pub start_regex: Option<StartRegex>,
 }
 
 impl Default for FramingConfig {
@@ -29,6 +63,8 @@ impl Default for FramingConfig {
             max_frame_size: 200_000,
             discard_truncated: false,
             cisco_asa: false,
+            multiline: false,
+            start_regex: None,
         }
     }
 }
@@ -50,6 +86,9 @@ pub enum FramingError {
     /// it is split (or, with `discard`, the rest is skipped). Reported once
     /// per frame. Ours only: the C module splits silently.
     StuffedOversize { max: usize, discard: bool },
+    /// `framing.delimiter.regex`: twice maxMessageSize arrived without a line
+    /// the expression matches; what was read is submitted as one frame.
+    RegexOversize(usize),
 }
 
 impl FramingError {
@@ -73,6 +112,9 @@ impl FramingError {
             FramingError::IncompleteFrame => format!(
                 "Incomplete frame at end of stream in session {session} - ignoring extra data (a message may be lost)."
             ),
+            FramingError::RegexOversize(n) => format!(
+                "imtcp: more then double max message size ({n}) received without finding frame terminator via regex - assuming end of frame now."
+            ),
             FramingError::StuffedOversize { max, discard } => format!(
                 "imtcp {input}: received oversize message from peer: (hostname) {host}, (ip) {ip}: no frame delimiter within max msg size {max}, {}",
                 if *discard { "discarding the rest of the frame" } else { "splitting..." }
@@ -94,6 +136,8 @@ enum State {
     InOctetCount,
     InMsg,
     InMsgTruncating,
+    /// multiLine: a delimiter ended the last read; the next byte decides.
+    CheckMultiLine,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +160,9 @@ pub struct Framer {
     buf: Vec<u8>,
     /// The current stuffed frame was already reported as oversize.
     oversize_told: bool,
+    /// framing.delimiter.regex: where the current line starts in `buf`
+    /// (0 for the first line of a frame, which never ends one).
+    cur_line: usize,
 }
 
 impl Framer {
@@ -130,6 +177,7 @@ impl Framer {
             count: 0,
             remaining: 0,
             oversize_told: false,
+            cur_line: 0,
         }
     }
 
@@ -153,6 +201,10 @@ impl Framer {
     /// with `memchr`, and a frame that lies whole inside `data` is passed on
     /// without being copied.
     pub fn feed(&mut self, data: &[u8], out: &mut impl FnMut(Event<'_>)) {
+        if self.cfg.multiline || self.cfg.start_regex.is_some() {
+            // Opt-in modes of current upstream: byte by byte, as there.
+            return self.feed_bytewise(data, out);
+        }
         let mut i = 0;
         while i < data.len() {
             let rest = &data[i..];
@@ -183,7 +235,7 @@ impl Framer {
                     n
                 }
                 _ => {
-                    self.byte(rest[0], out);
+                    self.byte(rest[0], rest.get(1).copied(), out);
                     1
                 }
             };
@@ -194,8 +246,42 @@ impl Framer {
     /// runs of [`Framer::feed`]: the reference the fast path must agree with
     /// (unit tests and the fuzz target compare the two).
     pub fn feed_bytewise(&mut self, data: &[u8], out: &mut impl FnMut(Event<'_>)) {
-        for &c in data {
-            self.byte(c, out);
+        for (i, &c) in data.iter().enumerate() {
+            if self.cfg.start_regex.is_some() {
+                self.regex_byte(c, out);
+            } else {
+                self.byte(c, data.get(i + 1).copied(), out);
+            }
+        }
+    }
+
+    /// framing.delimiter.regex (upstream tcps_sess.c `processDataRcvd_regexFraming`).
+    fn regex_byte(&mut self, c: u8, out: &mut impl FnMut(Event<'_>)) {
+        if self.buf.len() >= 2 * self.cfg.max_line {
+            out(Event::Error(FramingError::RegexOversize(self.buf.len() + 1)));
+            Self::emit(&mut self.buf, out);
+            self.cur_line = 0;
+        }
+        self.buf.push(c);
+        self.state = State::InMsg;
+        self.mode = Mode::Stuffing;
+        if c == b'\n' {
+            self.cur_line = self.buf.len();
+            return;
+        }
+        if self.cur_line == 0 {
+            return;
+        }
+        let Some(re) = &self.cfg.start_regex else { return };
+        // C matches the line as a C string: up to a NUL.
+        let line = &self.buf[self.cur_line..];
+        let line = line.split(|&b| b == 0).next().unwrap_or(line);
+        if (re.matches)(line) {
+            let next = self.buf.split_off(self.cur_line);
+            self.buf.pop(); // the LF that ended the frame
+            Self::emit(&mut self.buf, out);
+            self.buf = next;
+            self.cur_line = 0;
         }
     }
 
@@ -285,25 +371,39 @@ impl Framer {
             return n;
         }
         // Buffer full inside the frame: the next byte takes the slow path.
-        self.byte(data[take], out);
+        self.byte(data[take], data.get(take + 1).copied(), out);
         take + 1
     }
 
-    fn byte(&mut self, c: u8, out: &mut impl FnMut(Event<'_>)) {
+    /// One byte through the state machine; `next` is the byte after it in the
+    /// same read, if any (multiLine looks at it).
+    fn byte(&mut self, c: u8, next: Option<u8>, out: &mut impl FnMut(Event<'_>)) {
+        if self.state == State::CheckMultiLine {
+            if c == b'<' {
+                Self::emit(&mut self.buf, out);
+                self.state = State::AtStart;
+            } else {
+                // A continuation line: the delimiter that ended the last read stays (as LF).
+                if self.buf.len() < self.cfg.max_line {
+                    self.buf.push(b'\n');
+                }
+                self.state = State::InMsg;
+            }
+        }
         match self.state {
             State::AtStart => {
                 if c.is_ascii_digit() && self.cfg.support_octet_counted {
                     self.state = State::InOctetCount;
                     self.mode = Mode::Counting;
                     self.count = 0;
-                    self.byte(c, out);
+                    self.byte(c, next, out);
                 } else if c == b' ' && self.cfg.cisco_asa {
                     // skipped
                 } else {
                     self.state = State::InMsg;
                     self.mode = Mode::Stuffing;
                     self.oversize_told = false;
-                    self.byte(c, out);
+                    self.byte(c, next, out);
                 }
             }
             State::InOctetCount => {
@@ -346,7 +446,22 @@ impl Framer {
             }
             State::InMsg => match self.mode {
                 Mode::Stuffing => {
-                    if self.is_delimiter(c) {
+                    if self.is_delimiter(c) && self.cfg.multiline {
+                        match next {
+                            Some(b'<') => {
+                                Self::emit(&mut self.buf, out);
+                                self.state = State::AtStart;
+                            }
+                            // A continuation line: the delimiter is data.
+                            Some(_) => {
+                                if self.buf.len() < self.cfg.max_line {
+                                    self.buf.push(c);
+                                }
+                            }
+                            // End of this read: the next byte decides.
+                            None => self.state = State::CheckMultiLine,
+                        }
+                    } else if self.is_delimiter(c) {
                         Self::emit(&mut self.buf, out);
                         self.state = State::AtStart;
                     } else if self.buf.len() >= self.cfg.max_line {
@@ -387,6 +502,7 @@ impl Framer {
                     }
                 }
             },
+            State::CheckMultiLine => unreachable!("left above"),
             State::InMsgTruncating => match self.mode {
                 Mode::Stuffing => {
                     if self.is_delimiter(c) {
@@ -411,8 +527,17 @@ impl Framer {
         }
         match self.mode {
             Mode::Counting => out(Event::Error(FramingError::IncompleteFrame)),
+            Mode::Stuffing if self.cfg.start_regex.is_some() => {
+                // Upstream keeps this frame until a next one starts, and loses it when the
+                // peer closes; ours submits it (without the LF of its last line).
+                if self.buf.last() == Some(&b'\n') {
+                    self.buf.pop();
+                }
+                Self::emit(&mut self.buf, out);
+                self.cur_line = 0;
+            }
             Mode::Stuffing => {
-                if self.state == State::InMsg {
+                if matches!(self.state, State::InMsg | State::CheckMultiLine) {
                     Self::emit(&mut self.buf, out);
                 }
             }
@@ -443,6 +568,137 @@ mod tests {
     }
     fn ok(s: &[&str]) -> Vec<Result<String, FramingError>> {
         s.iter().map(|s| Ok(s.to_string())).collect()
+    }
+
+    fn regex(pattern: &'static str, f: fn(&[u8]) -> bool) -> Option<StartRegex> {
+        Some(StartRegex {
+            pattern: pattern.to_string(),
+            matches: Arc::new(f),
+        })
+    }
+
+    #[test]
+    fn multiline_keeps_continuation_lines() {
+        let cfg = FramingConfig {
+            multiline: true,
+            ..FramingConfig::default()
+        };
+        // A delimiter ends the frame only before '<'; inside one read and across reads.
+        let all: &[u8] = b"<13>a: one\n  two\nthree\n<13>b: four\n<13>c: five";
+        let want = ok(&["<13>a: one\n  two\nthree", "<13>b: four", "<13>c: five"]);
+        assert_eq!(run(cfg.clone(), &[all], true), want);
+        for cut in 1..all.len() {
+            let (a, b) = all.split_at(cut);
+            assert_eq!(run(cfg.clone(), &[a, b], true), want, "cut at {cut}");
+        }
+        // A read that ends with the delimiter waits for the next byte.
+        assert_eq!(run(cfg.clone(), &[b"<13>x\n"], false), ok(&[]));
+        assert_eq!(run(cfg.clone(), &[b"<13>x\n", b"<"], false), ok(&["<13>x"]));
+        assert_eq!(run(cfg.clone(), &[b"<13>x\n"], true), ok(&["<13>x"]));
+        // Octet-counted frames are not affected.
+        assert_eq!(run(cfg, &[b"5 a\nb\nc3 <1>"], true), ok(&["a\nb\nc", "<1>"]));
+    }
+
+    #[test]
+    fn multiline_continuation_beyond_max_line_is_cut() {
+        let cfg = FramingConfig {
+            multiline: true,
+            max_line: 4,
+            ..FramingConfig::default()
+        };
+        // The buffer is full: the continuation LF is not kept (as C); the next byte does
+        // not fit either, so the frame is submitted and that byte dropped.
+        assert_eq!(
+            run(cfg, &[b"abcd\nef\n<x"], true),
+            vec![
+                Err(FramingError::StuffedOversize { max: 4, discard: false }),
+                Ok("abcd".to_string()),
+                Ok("f".to_string()),
+                Ok("<x".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn regex_starts_frames_at_matching_lines() {
+        let cfg = FramingConfig {
+            start_regex: regex("^<[0-9]{2}>", |l| {
+                l.len() >= 4 && l[0] == b'<' && l[1].is_ascii_digit() && l[2].is_ascii_digit() && l[3] == b'>'
+            }),
+            ..FramingConfig::default()
+        };
+        let all: &[u8] = b"<33>one\n<33>two xml-ish\n<test/>\n 12 not a count\n<33>three\n";
+        let want = ok(&["<33>one", "<33>two xml-ish\n<test/>\n 12 not a count", "<33>three"]);
+        assert_eq!(run(cfg.clone(), &[all], true), want);
+        for cut in 1..all.len() {
+            let (a, b) = all.split_at(cut);
+            assert_eq!(run(cfg.clone(), &[a, b], true), want, "cut at {cut}");
+        }
+        // The last frame waits for the next header; the close submits it (upstream loses it).
+        assert_eq!(run(cfg.clone(), &[all], false), want[..2].to_vec());
+        // The first line of a frame never ends one, even if it matches again.
+        assert_eq!(run(cfg, &[b"<33>a<33>b\n<33>c"], true), ok(&["<33>a<33>b", "<33>c"]));
+    }
+
+    #[test]
+    fn regex_without_match_is_cut_at_twice_max_line() {
+        let cfg = FramingConfig {
+            max_line: 4,
+            start_regex: regex("^X", |l| l.first() == Some(&b'X')),
+            ..FramingConfig::default()
+        };
+        // 8 bytes without a matching line: the 9th byte submits them, with upstream's text.
+        assert_eq!(
+            run(cfg.clone(), &[b"abc\ndefgh\nXy"], true),
+            vec![
+                Err(FramingError::RegexOversize(9)),
+                Ok("abc\ndefg".to_string()),
+                Ok("h".to_string()),
+                Ok("Xy".to_string())
+            ]
+        );
+        assert_eq!(
+            FramingError::RegexOversize(9).message("in", "h", "1.2.3.4", "s"),
+            "imtcp: more then double max message size (9) received without finding frame terminator via regex - \
+             assuming end of frame now."
+        );
+    }
+
+    #[test]
+    fn opt_in_modes_do_not_depend_on_read_boundaries() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let alphabet = b"01<<>> \n\n\0ab";
+        for round in 0..5_000 {
+            let cfg = FramingConfig {
+                max_line: [1, 3, 8, 8096][rnd(4) as usize],
+                support_octet_counted: rnd(2) == 0,
+                discard_truncated: rnd(2) == 0,
+                multiline: true,
+                start_regex: if rnd(2) == 0 {
+                    regex("^<", |l| l.first() == Some(&b'<'))
+                } else {
+                    None
+                },
+                ..FramingConfig::default()
+            };
+            let data: Vec<u8> = (0..rnd(40))
+                .map(|_| alphabet[rnd(alphabet.len() as u64) as usize])
+                .collect();
+            let cut = rnd(data.len() as u64 + 1) as usize;
+            let (a, b) = data.split_at(cut);
+            assert_eq!(
+                run(cfg.clone(), &[a, b], true),
+                run(cfg.clone(), &[&data], true),
+                "round {round}: {cfg:?} {:?} cut {cut}",
+                String::from_utf8_lossy(&data)
+            );
+        }
     }
 
     #[test]
@@ -672,6 +928,7 @@ mod tests {
                 max_frame_size: [2, 9, 200_000][rnd(3) as usize],
                 discard_truncated: rnd(2) == 0,
                 cisco_asa: rnd(4) == 0,
+                ..FramingConfig::default()
             };
             let len = rnd(60) as usize;
             let data: Vec<u8> = (0..len)

@@ -12,7 +12,6 @@ pub mod legacy;
 pub mod server;
 
 use config::{InputConfig, Legacy, Settings};
-use rsyslog_ffi::log::{log_msg, LOG_WARNING};
 use rsyslog_ffi::module::InputThread;
 use rsyslog_ffi::{
     declare_input_module, log_error, ret, ConfPtr, InputModule, LegacyDirective, ParamBlock, Params, RsError, RsResult,
@@ -104,20 +103,7 @@ impl InputModule for Imtcp {
     fn activate_pre_priv_drop(conf: &mut Conf) -> RsResult {
         let mut all = Vec::new();
         for (idx, cfg) in conf.inputs.iter().enumerate() {
-            let (refuse, ignore) = config::unsupported(cfg);
-            if !ignore.is_empty() {
-                log_msg(
-                    0,
-                    ret::NO_ERRCODE,
-                    LOG_WARNING,
-                    &format!(
-                        "imtcp: input '{}' port {}: not available in this build yet, ignored: {}",
-                        cfg.name,
-                        cfg.port,
-                        ignore.join(", ")
-                    ),
-                );
-            }
+            let refuse = config::unsupported(cfg);
             if !refuse.is_empty() {
                 log_error(
                     0,

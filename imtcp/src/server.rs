@@ -28,7 +28,7 @@
 
 use crate::acl::{self, Acl};
 use crate::config::{parse_port, InputConfig};
-use crate::framing::{Event, Framer, FramingConfig, FramingError};
+use crate::framing::{Event, Framer, FramingConfig, FramingError, StartRegex};
 use rsyslog_ffi::abi::{NEEDS_PARSING, PARSE_HOSTNAME};
 use rsyslog_ffi::log::{log_error, log_msg, LOG_INFO, LOG_WARNING};
 use rsyslog_ffi::module::InputThread;
@@ -126,6 +126,8 @@ impl Input {
             max_frame_size: s.max_frame_size,
             discard_truncated: s.discard_truncated,
             cisco_asa: cfg.cisco_asa,
+            multiline: cfg.multiline,
+            start_regex: start_regex(&cfg)?,
         };
         let tz = cfg.default_tz.as_deref().and_then(|t| CString::new(t).ok());
         // Without the net object the sender ACL cannot be enforced: refuse the input.
@@ -165,6 +167,42 @@ impl Input {
             s.inc(CTR_BYTES_RECEIVED, n);
         }
     }
+}
+
+/// Largest maxMessageSize that `framing.delimiter.regex` accepts: its frame
+/// buffer holds twice that (upstream's guard, `(INT_MAX - 1) / 2`).
+const REGEX_MAX_LINE: usize = (i32::MAX as usize - 1) / 2;
+
+/// `framing.delimiter.regex`, compiled as rsyslog compiles it (POSIX ERE).
+fn start_regex(cfg: &InputConfig) -> RsResult<Option<StartRegex>> {
+    let Some(pattern) = &cfg.delimiter_regex else {
+        return Ok(None);
+    };
+    let max_line = rsyslog_ffi::host::host().max_line();
+    if max_line > REGEX_MAX_LINE {
+        return Err(RsError::new(
+            ret::INVALID_PARAMS,
+            format!(
+                "imtcp: input '{}': framing.delimiter.regex requires maxMessageSize <= {REGEX_MAX_LINE} (is {max_line}) \
+                 - listener not started",
+                cfg.name
+            ),
+        ));
+    }
+    let re = rsyslog_ffi::sys::PosixRegex::new(pattern).map_err(|e| {
+        RsError::new(
+            ret::INVALID_PARAMS,
+            format!(
+                "imtcp: input '{}': framing.delimiter.regex '{pattern}' is not a valid regular expression: {e} - \
+                 listener not started",
+                cfg.name
+            ),
+        )
+    })?;
+    Ok(Some(StartRegex {
+        pattern: pattern.clone(),
+        matches: Arc::new(move |line: &[u8]| re.is_match(line)),
+    }))
 }
 
 /// The input's `allowedSender` list, host names resolved now (as the C module
