@@ -664,15 +664,19 @@ mod tests {
         );
     }
 
-    #[test]
-    fn opt_in_modes_do_not_depend_on_read_boundaries() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut rnd = move |n: u64| {
+    /// xorshift: reproducible pseudo-random numbers below `n`.
+    fn xorshift(mut x: u64) -> impl FnMut(u64) -> u64 {
+        move |n: u64| {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             x % n
-        };
+        }
+    }
+
+    #[test]
+    fn opt_in_modes_do_not_depend_on_read_boundaries() {
+        let mut rnd = xorshift(0x2545_f491_4f6c_dd1d);
         let alphabet = b"01<<>> \n\n\0ab";
         for round in 0..5_000 {
             let cfg = FramingConfig {
@@ -910,14 +914,8 @@ mod tests {
 
     #[test]
     fn runs_give_the_same_result_as_bytewise() {
-        // xorshift: reproducible pseudo-random inputs, configurations and chunkings.
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut rnd = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        // Reproducible pseudo-random inputs, configurations and chunkings.
+        let mut rnd = xorshift(0x9e37_79b9_7f4a_7c15);
         let alphabet = b"0123456789  \n\n\0aa<>x\xc8";
         for round in 0..20_000 {
             let cfg = FramingConfig {
