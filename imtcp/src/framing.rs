@@ -552,6 +552,17 @@ mod tests {
     use super::*;
 
     fn run(cfg: FramingConfig, chunks: &[&[u8]], close: bool) -> Vec<Result<String, FramingError>> {
+        run_with(cfg, chunks, close, false)
+    }
+
+    /// Frames and errors of a stream fed in `chunks`, through the fast path
+    /// ([`Framer::feed`]) or byte by byte ([`Framer::feed_bytewise`]).
+    fn run_with(
+        cfg: FramingConfig,
+        chunks: &[&[u8]],
+        close: bool,
+        bytewise: bool,
+    ) -> Vec<Result<String, FramingError>> {
         let mut f = Framer::new(cfg);
         let mut v = Vec::new();
         let mut cb = |e: Event<'_>| match e {
@@ -559,7 +570,11 @@ mod tests {
             Event::Error(e) => v.push(Err(e)),
         };
         for c in chunks {
-            f.feed(c, &mut cb);
+            if bytewise {
+                f.feed_bytewise(c, &mut cb);
+            } else {
+                f.feed(c, &mut cb);
+            }
         }
         if close {
             f.close(&mut cb);
@@ -897,19 +912,7 @@ mod tests {
 
     /// The reference: every byte through the state machine.
     fn run_bytewise(cfg: FramingConfig, chunks: &[&[u8]], close: bool) -> Vec<Result<String, FramingError>> {
-        let mut f = Framer::new(cfg);
-        let mut v = Vec::new();
-        let mut cb = |e: Event<'_>| match e {
-            Event::Frame(b) => v.push(Ok(String::from_utf8_lossy(b).into_owned())),
-            Event::Error(e) => v.push(Err(e)),
-        };
-        for c in chunks {
-            f.feed_bytewise(c, &mut cb);
-        }
-        if close {
-            f.close(&mut cb);
-        }
-        v
+        run_with(cfg, chunks, close, true)
     }
 
     #[test]
