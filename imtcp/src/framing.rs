@@ -136,7 +136,8 @@ enum State {
     InOctetCount,
     InMsg,
     InMsgTruncating,
-    /// multiLine: a delimiter ended the last read; the next byte decides.
+    /// multiLine: a delimiter (kept in `Framer::held_delimiter`) ended the
+    /// last read; the next byte decides.
     CheckMultiLine,
 }
 
@@ -160,6 +161,8 @@ pub struct Framer {
     buf: Vec<u8>,
     /// The current stuffed frame was already reported as oversize.
     oversize_told: bool,
+    /// multiLine: the delimiter that ended the last read.
+    held_delimiter: u8,
     /// framing.delimiter.regex: where the current line starts in `buf`
     /// (0 for the first line of a frame, which never ends one).
     cur_line: usize,
@@ -177,6 +180,7 @@ impl Framer {
             count: 0,
             remaining: 0,
             oversize_told: false,
+            held_delimiter: b'\n',
             cur_line: 0,
         }
     }
@@ -383,9 +387,11 @@ impl Framer {
                 Self::emit(&mut self.buf, out);
                 self.state = State::AtStart;
             } else {
-                // A continuation line: the delimiter that ended the last read stays (as LF).
+                // A continuation line: the delimiter that ended the last read stays, as
+                // one inside a read does (upstream puts an LF here even for the
+                // additional delimiter, so its result depends on where reads end).
                 if self.buf.len() < self.cfg.max_line {
-                    self.buf.push(b'\n');
+                    self.buf.push(self.held_delimiter);
                 }
                 self.state = State::InMsg;
             }
@@ -459,7 +465,10 @@ impl Framer {
                                 }
                             }
                             // End of this read: the next byte decides.
-                            None => self.state = State::CheckMultiLine,
+                            None => {
+                                self.held_delimiter = c;
+                                self.state = State::CheckMultiLine;
+                            }
                         }
                     } else if self.is_delimiter(c) {
                         Self::emit(&mut self.buf, out);
@@ -612,6 +621,15 @@ mod tests {
         assert_eq!(run(cfg.clone(), &[b"<13>x\n"], true), ok(&["<13>x"]));
         // Octet-counted frames are not affected.
         assert_eq!(run(cfg, &[b"5 a\nb\nc3 <1>"], true), ok(&["a\nb\nc", "<1>"]));
+        // The additional delimiter stays as itself also when a read ends with it (fuzz finding).
+        let nul = FramingConfig {
+            multiline: true,
+            addtl_delimiter: 0,
+            ..FramingConfig::default()
+        };
+        let want = ok(&["a\0b"]);
+        assert_eq!(run(nul.clone(), &[b"a\0b"], true), want);
+        assert_eq!(run(nul, &[b"a\0", b"b"], true), want);
     }
 
     #[test]
