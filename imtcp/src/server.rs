@@ -560,7 +560,7 @@ enum End {
 /// What one turn of a session did (the worker counters).
 struct Turn {
     end: End,
-    /// recv calls, the last (EAGAIN / close) one included, as tcpsrv.c counts them.
+    /// recv calls, as tcpsrv.c counts them (a short read ends the turn without the EAGAIN one).
     reads: u64,
     /// recv calls that returned data (current upstream's `read`).
     data_reads: u64,
@@ -1129,6 +1129,13 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
                 s.peer.input.received(n as u64);
                 s.process(&w.buf[..n], &mut w.batch, false);
                 let _ = w.batch.flush();
+                if n < w.buf.len() {
+                    // A short read took all there was: re-arming the one-shot registration
+                    // (EPOLL_CTL_MOD) reports whatever arrives from now on, so the recv
+                    // that would only say EAGAIN is saved (tcpsrv.c makes it).
+                    t.end = End::Drained;
+                    return t;
+                }
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
                 t.empty = t.reads == 1;
