@@ -327,19 +327,8 @@ impl Framer {
         }
         self.buf.extend_from_slice(&data[..take]);
         if take < k {
-            // Buffer full and data[take] is no delimiter: submit what we have,
-            // that byte is dropped (as in byte()).
-            if !self.oversize_told {
-                self.oversize_told = true;
-                out(Event::Error(FramingError::StuffedOversize {
-                    max: self.cfg.max_line,
-                    discard: self.cfg.discard_truncated,
-                }));
-            }
-            Self::emit(&mut self.buf, out);
-            if self.cfg.discard_truncated {
-                self.state = State::InMsgTruncating;
-            }
+            // Buffer full and data[take] is no delimiter: that byte is dropped (as in byte()).
+            self.cut_full_stuffed_frame(out);
             return take + 1;
         }
         if end.is_some() {
@@ -348,6 +337,23 @@ impl Framer {
             return k + 1;
         }
         data.len()
+    }
+
+    /// An octet-stuffed frame filled the buffer (maxMessageSize) before its
+    /// delimiter: tell it once per frame, submit what there is, and skip the
+    /// rest of the frame with `discardTruncatedMsg` (otherwise it is split).
+    fn cut_full_stuffed_frame(&mut self, out: &mut impl FnMut(Event<'_>)) {
+        if !self.oversize_told {
+            self.oversize_told = true;
+            out(Event::Error(FramingError::StuffedOversize {
+                max: self.cfg.max_line,
+                discard: self.cfg.discard_truncated,
+            }));
+        }
+        Self::emit(&mut self.buf, out);
+        if self.cfg.discard_truncated {
+            self.state = State::InMsgTruncating;
+        }
     }
 
     /// Octet counting inside a frame: takes up to the rest of the frame at
@@ -474,18 +480,8 @@ impl Framer {
                         Self::emit(&mut self.buf, out);
                         self.state = State::AtStart;
                     } else if self.buf.len() >= self.cfg.max_line {
-                        // Buffer full: submit what we have; this byte is dropped.
-                        if !self.oversize_told {
-                            self.oversize_told = true;
-                            out(Event::Error(FramingError::StuffedOversize {
-                                max: self.cfg.max_line,
-                                discard: self.cfg.discard_truncated,
-                            }));
-                        }
-                        Self::emit(&mut self.buf, out);
-                        if self.cfg.discard_truncated {
-                            self.state = State::InMsgTruncating;
-                        }
+                        // Buffer full: this byte is dropped.
+                        self.cut_full_stuffed_frame(out);
                     } else {
                         self.buf.push(c);
                     }
