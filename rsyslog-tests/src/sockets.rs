@@ -44,10 +44,11 @@ pub fn listening_on(port: u16) -> Vec<ListenSocket> {
     v
 }
 
-/// The inode of the established TCP socket whose local end is `local` and
-/// whose peer is `peer`, from /proc/net/tcp{,6} (addresses as the kernel
-/// prints them: only the ports are compared, plus the family).
-fn socket_inode(local: SocketAddr, peer: SocketAddr) -> Option<u64> {
+/// The fields of the /proc/net/tcp{,6} line of the established TCP socket
+/// whose local end is `local` and whose peer is `peer` (addresses as the
+/// kernel prints them: only the ports are compared, plus the family).
+/// Fields: sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
+fn established_entry(local: SocketAddr, peer: SocketAddr) -> Option<Vec<String>> {
     let file = if local.is_ipv6() {
         "/proc/net/tcp6"
     } else {
@@ -57,33 +58,22 @@ fn socket_inode(local: SocketAddr, peer: SocketAddr) -> Option<u64> {
     let port_of = |s: &str| s.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
     text.lines().skip(1).find_map(|l| {
         let f: Vec<&str> = l.split_whitespace().collect();
-        // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
-        if f.len() < 10 || f[3] != "01" {
-            return None;
-        }
-        (port_of(f[1]) == Some(local.port()) && port_of(f[2]) == Some(peer.port()))
-            .then(|| f[9].parse().ok())
-            .flatten()
+        let found =
+            f.len() >= 10 && f[3] == "01" && port_of(f[1]) == Some(local.port()) && port_of(f[2]) == Some(peer.port());
+        found.then(|| f.iter().map(|x| x.to_string()).collect())
     })
+}
+
+/// The inode of the established TCP socket `local` ⇄ `peer`.
+fn socket_inode(local: SocketAddr, peer: SocketAddr) -> Option<u64> {
+    established_entry(local, peer)?[9].parse().ok()
 }
 
 /// Bytes received and not yet read by the application on the established
 /// TCP socket `local` ⇄ `peer` (the rx_queue of /proc/net/tcp{,6}).
 pub fn unread_bytes(local: SocketAddr, peer: SocketAddr) -> Option<u64> {
-    let file = if local.is_ipv6() {
-        "/proc/net/tcp6"
-    } else {
-        "/proc/net/tcp"
-    };
-    let text = std::fs::read_to_string(file).ok()?;
-    let port_of = |s: &str| s.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
-    text.lines().skip(1).find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        if f.len() < 10 || f[3] != "01" || port_of(f[1]) != Some(local.port()) || port_of(f[2]) != Some(peer.port()) {
-            return None;
-        }
-        u64::from_str_radix(f[4].split(':').nth(1)?, 16).ok()
-    })
+    let f = established_entry(local, peer)?;
+    u64::from_str_radix(f[4].split(':').nth(1)?, 16).ok()
 }
 
 /// A duplicate of process `pid`'s descriptor for the accepted socket
