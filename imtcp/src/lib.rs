@@ -10,6 +10,7 @@ pub mod config;
 pub mod framing;
 pub mod legacy;
 pub mod server;
+pub mod tls;
 
 use config::{InputConfig, Legacy, Settings};
 use rsyslog_ffi::module::InputThread;

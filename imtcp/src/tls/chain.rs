@@ -1,0 +1,200 @@
+//! Certificate-chain checks of a peer certificate against the configured CA
+//! file and CRLs (rustls-webpki), with rsyslog's knobs on top: expired
+//! certificates may be permitted, the extended key purpose is checked only
+//! when asked, and the chain length can be bounded.
+
+use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
+use std::time::Duration;
+use webpki::{
+    BorrowedCertRevocationList, CertRevocationList, EndEntityCert, ExtendedKeyUsageValidator, KeyPurposeIdIter,
+    KeyUsage, OwnedCertRevocationList, RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
+};
+
+/// What the chain check needs, read once from the configured files.
+#[derive(Debug, Default)]
+pub struct Anchors {
+    pub roots: Vec<TrustAnchor<'static>>,
+    pub crls: Vec<CertRevocationList<'static>>,
+}
+
+/// Why a chain was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainError {
+    /// No CA file configured, or no issuer among the CAs.
+    UnknownIssuer,
+    /// A certificate of the chain is past its notAfter.
+    Expired,
+    /// A certificate of the chain is before its notBefore.
+    NotYetValid,
+    /// The CRL of an issuer lists the certificate.
+    Revoked,
+    /// The chain is longer than the configured verify depth.
+    TooDeep { depth: usize, max: usize },
+    /// The peer certificate lacks the clientAuth extended key purpose.
+    Purpose,
+    /// Anything else webpki refused (signature, encoding, constraints).
+    Invalid(String),
+}
+
+/// How an accepted chain was accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChainOk {
+    /// A certificate of the chain was expired (accepted by permitExpiredCerts).
+    pub expired: bool,
+    /// Certificates in the verified path, leaf and trust anchor included.
+    pub depth: usize,
+}
+
+/// The rsyslog knobs of the chain check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainPolicy {
+    /// permitExpiredCerts on/warn: an expired certificate does not fail the chain.
+    pub permit_expired: bool,
+    /// checkExtendedKeyPurpose: the peer certificate must allow TLS client use.
+    pub check_purpose: bool,
+    /// tlsVerifyDepth: most certificates in the path, leaf and anchor included (0 = no bound).
+    pub max_depth: usize,
+}
+
+/// clientAuth (1.3.6.1.5.5.7.3.2).
+const ID_KP_CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
+
+/// Accepts any extended key usage: the C drivers check the purpose only
+/// when checkExtendedKeyPurpose is on.
+struct AnyPurpose;
+
+impl ExtendedKeyUsageValidator for AnyPurpose {
+    fn validate(&self, iter: KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        for id in iter {
+            id?;
+        }
+        Ok(())
+    }
+}
+
+impl Anchors {
+    /// Trust anchors from the DER certificates of a CA file; a certificate
+    /// webpki cannot use as an anchor is an error naming its position.
+    pub fn from_ca_certs(certs: &[CertificateDer<'_>]) -> Result<Anchors, String> {
+        let mut roots = Vec::with_capacity(certs.len());
+        for (i, c) in certs.iter().enumerate() {
+            let a = webpki::anchor_from_trusted_cert(c)
+                .map_err(|e| format!("certificate {} of the CA file is not usable: {e:?}", i + 1))?;
+            roots.push(a.to_owned());
+        }
+        Ok(Anchors {
+            roots,
+            crls: Vec::new(),
+        })
+    }
+
+    /// Adds the CRLs (DER) of a CRL file.
+    pub fn add_crls(&mut self, crls: &[Vec<u8>]) -> Result<(), String> {
+        for (i, der) in crls.iter().enumerate() {
+            let crl: OwnedCertRevocationList = BorrowedCertRevocationList::from_der(der)
+                .and_then(|c| c.to_owned())
+                .map_err(|e| format!("CRL {} of the CRL file is not usable: {e:?}", i + 1))?;
+            self.crls.push(CertRevocationList::Owned(crl));
+        }
+        Ok(())
+    }
+
+    /// Checks `leaf` (with the `intermediates` the peer sent) at `now`.
+    pub fn verify(
+        &self,
+        leaf: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+        policy: ChainPolicy,
+    ) -> Result<ChainOk, ChainError> {
+        if self.roots.is_empty() {
+            return Err(ChainError::UnknownIssuer);
+        }
+        let ee = EndEntityCert::try_from(leaf).map_err(|e| ChainError::Invalid(format!("{e:?}")))?;
+        let mut time = now;
+        let mut expired = false;
+        // An expired certificate that is permitted: check again at a moment it
+        // was valid, so everything else (issuer, signature, CRL) is still checked.
+        for _ in 0..4 {
+            match self.verify_at(&ee, intermediates, time, policy) {
+                Ok(depth) => return Ok(ChainOk { expired, depth }),
+                Err(webpki::Error::CertExpired { not_after, .. }) if policy.permit_expired => {
+                    expired = true;
+                    time = UnixTime::since_unix_epoch(Duration::from_secs(not_after.as_secs().saturating_sub(1)));
+                }
+                Err(e) => return Err(map_error(e, policy)),
+            }
+        }
+        Err(ChainError::Expired)
+    }
+
+    fn verify_at(
+        &self,
+        ee: &EndEntityCert<'_>,
+        intermediates: &[CertificateDer<'_>],
+        time: UnixTime,
+        policy: ChainPolicy,
+    ) -> Result<usize, webpki::Error> {
+        let crl_refs: Vec<&CertRevocationList<'_>> = self.crls.iter().collect();
+        let revocation = RevocationOptionsBuilder::new(&crl_refs).ok().map(|b| {
+            b.with_depth(RevocationCheckDepth::Chain)
+                .with_status_policy(UnknownStatusPolicy::Allow)
+                .build()
+        });
+        let algs = rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .all;
+        let mut depth = 0usize;
+        let max = policy.max_depth;
+        let path_check = |p: &webpki::VerifiedPath<'_>| -> Result<(), webpki::Error> {
+            // leaf + intermediates + anchor
+            let n = 2 + p.intermediate_certificates().count();
+            if max > 0 && n > max {
+                return Err(webpki::Error::MaximumPathDepthExceeded);
+            }
+            Ok(())
+        };
+        let r = if policy.check_purpose {
+            ee.verify_for_usage(
+                algs,
+                &self.roots,
+                intermediates,
+                time,
+                KeyUsage::required_if_present(ID_KP_CLIENT_AUTH),
+                revocation,
+                Some(&path_check),
+            )
+        } else {
+            ee.verify_for_usage(
+                algs,
+                &self.roots,
+                intermediates,
+                time,
+                AnyPurpose,
+                revocation,
+                Some(&path_check),
+            )
+        };
+        r.map(|p| {
+            depth = 2 + p.intermediate_certificates().count();
+            depth
+        })
+    }
+}
+
+fn map_error(e: webpki::Error, policy: ChainPolicy) -> ChainError {
+    use webpki::Error as E;
+    #[allow(deprecated)]
+    match e {
+        E::UnknownIssuer => ChainError::UnknownIssuer,
+        E::CertExpired { .. } => ChainError::Expired,
+        E::CertNotValidYet { .. } => ChainError::NotYetValid,
+        E::CertRevoked => ChainError::Revoked,
+        E::MaximumPathDepthExceeded => ChainError::TooDeep {
+            depth: policy.max_depth + 1,
+            max: policy.max_depth,
+        },
+        E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) => ChainError::Purpose,
+        other => ChainError::Invalid(format!("{other:?}")),
+    }
+}

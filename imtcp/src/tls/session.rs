@@ -1,0 +1,160 @@
+//! One TLS session: raw bytes from the socket go in, plaintext comes out for
+//! the framing; what rustls has to send (handshake, alerts) is written back
+//! without blocking. The peer is checked when the handshake completes,
+//! before any of its data is read.
+
+use super::peer::{Accepted, PeerCheck, Rejection};
+use super::TlsServer;
+use rustls::ServerConnection;
+use rustls_pki_types::UnixTime;
+use std::io::{ErrorKind, Read, Write};
+use std::sync::Arc;
+
+/// Why a TLS session ends badly.
+#[derive(Debug)]
+pub enum TlsFailure {
+    /// rustls refused what the peer sent (garbage, protocol violation, no
+    /// common cipher, bad signature, ...).
+    Protocol(rustls::Error),
+    /// The handshake completed but the peer is not accepted.
+    Rejected(Rejection),
+    /// The peer closed before the handshake completed.
+    HandshakeAborted,
+}
+
+/// What feeding bytes did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Feed {
+    /// Still in the handshake, or data passed on.
+    Open,
+    /// The peer sent close_notify: no more data will come.
+    PeerClosed,
+}
+
+pub struct TlsSession {
+    conn: ServerConnection,
+    check: Arc<PeerCheck>,
+    /// The post-handshake check passed (`Some`) — until then no plaintext is read.
+    accepted: Option<Accepted>,
+}
+
+impl std::fmt::Debug for TlsSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSession")
+            .field("handshaking", &self.conn.is_handshaking())
+            .field("accepted", &self.accepted)
+            .finish()
+    }
+}
+
+impl TlsSession {
+    pub fn new(server: &TlsServer) -> Result<TlsSession, rustls::Error> {
+        Ok(TlsSession {
+            conn: ServerConnection::new(server.config.clone())?,
+            check: server.check.clone(),
+            accepted: None,
+        })
+    }
+
+    /// The handshake and the peer check are done.
+    pub fn established(&self) -> bool {
+        self.accepted.is_some()
+    }
+
+    /// The accepted peer (after [`TlsSession::established`]).
+    pub fn accepted(&self) -> Option<&Accepted> {
+        self.accepted.as_ref()
+    }
+
+    /// The TLS version and suite in use, for log lines.
+    pub fn describe(&self) -> String {
+        let v = self
+            .conn
+            .protocol_version()
+            .map(|v| format!("{v:?}"))
+            .unwrap_or_default();
+        let s = self
+            .conn
+            .negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite()))
+            .unwrap_or_default();
+        format!("{v} {s}")
+    }
+
+    /// Takes `raw` bytes read from the socket; passes decrypted data to
+    /// `plain` in order. `scratch` is the buffer plaintext is copied through.
+    /// On `Err` the session must be closed (after [`TlsSession::flush`] sent
+    /// the alert rustls queued).
+    pub fn feed(&mut self, raw: &[u8], scratch: &mut [u8], plain: &mut dyn FnMut(&[u8])) -> Result<Feed, TlsFailure> {
+        let mut rest = raw;
+        let mut closed = false;
+        loop {
+            if !rest.is_empty() {
+                match self.conn.read_tls(&mut rest) {
+                    Ok(_) => {}
+                    // Only "plaintext buffer full", which draining below prevents.
+                    Err(e) => return Err(TlsFailure::Protocol(rustls::Error::General(e.to_string()))),
+                }
+            }
+            let state = self.conn.process_new_packets().map_err(TlsFailure::Protocol)?;
+            if self.accepted.is_none() && !self.conn.is_handshaking() {
+                let now = UnixTime::now();
+                let a = self
+                    .check
+                    .check(self.conn.peer_certificates(), now)
+                    .map_err(TlsFailure::Rejected)?;
+                self.accepted = Some(a);
+            }
+            if self.accepted.is_some() && state.plaintext_bytes_to_read() > 0 {
+                loop {
+                    match self.conn.reader().read(scratch) {
+                        Ok(0) => break,
+                        Ok(n) => plain(&scratch[..n]),
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(_) => break,
+                    }
+                }
+            }
+            if state.peer_has_closed() {
+                closed = true;
+            }
+            if rest.is_empty() {
+                break;
+            }
+        }
+        Ok(if closed { Feed::PeerClosed } else { Feed::Open })
+    }
+
+    /// The peer's TCP stream ended: anything still buffered was already
+    /// passed on; a handshake that never finished is an abort.
+    pub fn eof(&mut self) -> Result<(), TlsFailure> {
+        if self.accepted.is_none() {
+            return Err(TlsFailure::HandshakeAborted);
+        }
+        Ok(())
+    }
+
+    /// rustls has bytes to send.
+    pub fn wants_write(&self) -> bool {
+        self.conn.wants_write()
+    }
+
+    /// Writes what rustls has queued to `out` (non-blocking). `Ok(true)` when
+    /// all is sent, `Ok(false)` when the socket would block.
+    pub fn flush(&mut self, out: &mut dyn Write) -> std::io::Result<bool> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(out) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Queues close_notify (sent by the next [`TlsSession::flush`]).
+    pub fn close(&mut self) {
+        self.conn.send_close_notify();
+    }
+}

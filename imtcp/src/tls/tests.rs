@@ -1,0 +1,507 @@
+//! The TLS layer against a rustls client, in memory: every authMode branch,
+//! each chain outcome, the priority string, garbage and aborted handshakes.
+
+use super::chain::ChainError;
+use super::*;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevokedCertParams, SerialNumber,
+};
+use rustls::pki_types::{PrivatePkcs8KeyDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore};
+use std::io::Write as _;
+
+struct Ca {
+    params: CertificateParams,
+    key: KeyPair,
+    pem: String,
+    der: CertificateDer<'static>,
+}
+
+fn ca(name: &str) -> Ca {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let cert = params.self_signed(&key).unwrap();
+    Ca {
+        pem: cert.pem(),
+        der: cert.der().clone(),
+        params,
+        key,
+    }
+}
+
+struct Leaf {
+    pem: String,
+    der: CertificateDer<'static>,
+    key_pem: String,
+    key_der: Vec<u8>,
+    serial: u64,
+}
+
+#[derive(Clone)]
+struct LeafSpec {
+    cn: &'static str,
+    san: Vec<&'static str>,
+    eku: Vec<ExtendedKeyUsagePurpose>,
+    expired: bool,
+    not_yet: bool,
+    serial: u64,
+    is_ca: bool,
+}
+
+fn client_spec(cn: &'static str) -> LeafSpec {
+    LeafSpec {
+        cn,
+        san: vec![cn],
+        eku: vec![ExtendedKeyUsagePurpose::ClientAuth],
+        expired: false,
+        not_yet: false,
+        serial: 1000,
+        is_ca: false,
+    }
+}
+
+fn leaf(issuer: &Ca, s: &LeafSpec) -> (Leaf, Option<Ca>) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(s.san.iter().map(|x| x.to_string()).collect::<Vec<_>>()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, s.cn);
+    params.extended_key_usages = s.eku.clone();
+    params.serial_number = Some(SerialNumber::from(s.serial));
+    if s.is_ca {
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    }
+    if s.expired {
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
+    if s.not_yet {
+        params.not_before = rcgen::date_time_ymd(2090, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2091, 1, 1);
+    }
+    let iss = Issuer::from_params(&issuer.params, &issuer.key);
+    let cert = params.signed_by(&key, &iss).unwrap();
+    let l = Leaf {
+        pem: cert.pem(),
+        der: cert.der().clone(),
+        key_pem: key.serialize_pem(),
+        key_der: key.serialize_der(),
+        serial: s.serial,
+    };
+    let as_ca = s.is_ca.then(|| Ca {
+        pem: l.pem.clone(),
+        der: l.der.clone(),
+        params,
+        key,
+    });
+    (l, as_ca)
+}
+
+struct Pki {
+    dir: tempdir::Dir,
+    ca: Ca,
+    files: TlsFiles,
+}
+
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> Dir {
+            static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let p = std::env::temp_dir().join(format!("imtcp-tls-{}-{n}", std::process::id()));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+        pub fn file(&self, name: &str, content: &str) -> String {
+            let p = self.0.join(name);
+            std::fs::write(&p, content).unwrap();
+            p.to_string_lossy().into_owned()
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn pki() -> Pki {
+    let dir = tempdir::Dir::new();
+    let ca = ca("rsyslog test CA");
+    let (srv, _) = leaf(
+        &ca,
+        &LeafSpec {
+            eku: vec![ExtendedKeyUsagePurpose::ServerAuth],
+            ..client_spec("localhost")
+        },
+    );
+    let files = TlsFiles {
+        ca: Some(dir.file("ca.pem", &ca.pem)),
+        cert: Some(dir.file("srv.pem", &srv.pem)),
+        key: Some(dir.file("srv-key.pem", &srv.key_pem)),
+        ..TlsFiles::default()
+    };
+    Pki { dir, ca, files }
+}
+
+fn policy(auth: AuthMode) -> PeerPolicy {
+    PeerPolicy {
+        auth,
+        expired: Expired::Deny,
+        check_purpose: false,
+        prioritize_san: false,
+        verify_depth: 0,
+        permitted: Vec::new(),
+    }
+}
+
+fn client_config(
+    p: &Pki,
+    cert: Option<(&[CertificateDer<'static>], &Leaf)>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.add(p.ca.der.clone()).unwrap();
+    let b = ClientConfig::builder_with_protocol_versions(versions).with_root_certificates(roots);
+    let c = match cert {
+        Some((chain, l)) => b
+            .with_client_auth_cert(
+                chain.to_vec(),
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(l.key_der.clone())),
+            )
+            .unwrap(),
+        None => b.with_no_client_auth(),
+    };
+    Arc::new(c)
+}
+
+/// Runs a session to the end of the handshake and sends `data`; returns what
+/// the server passed on, or its failure.
+fn exchange(server: &TlsServer, client: Arc<ClientConfig>, data: &[u8]) -> Result<Vec<u8>, TlsFailure> {
+    let mut c = ClientConnection::new(client, ServerName::try_from("localhost").unwrap()).unwrap();
+    let mut s = TlsSession::new(server).unwrap();
+    let mut got = Vec::new();
+    let mut scratch = vec![0u8; 4096];
+    let mut sent = false;
+    for _ in 0..20 {
+        if !c.is_handshaking() && !sent {
+            c.writer().write_all(data).unwrap();
+            sent = true;
+        }
+        let mut wire = Vec::new();
+        while c.wants_write() {
+            c.write_tls(&mut wire).unwrap();
+        }
+        let r = s.feed(&wire, &mut scratch, &mut |b| got.extend_from_slice(b));
+        let mut back = Vec::new();
+        s.flush(&mut back).unwrap();
+        r?;
+        if !back.is_empty() {
+            c.read_tls(&mut &back[..]).unwrap();
+            // A client that sees an alert fails here; the server's view is what is tested.
+            let _ = c.process_new_packets();
+        }
+        if sent && got.len() >= data.len() {
+            break;
+        }
+    }
+    Ok(got)
+}
+
+fn server(p: &Pki, pol: PeerPolicy) -> TlsServer {
+    TlsServer::new(Driver::Gtls, &p.files, pol, None).unwrap().0
+}
+
+const BOTH: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
+const V12: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
+
+#[test]
+fn anon_passes_data_without_client_certificate() {
+    let p = pki();
+    let s = server(&p, policy(AuthMode::Anon));
+    for v in [BOTH, V12] {
+        let got = exchange(&s, client_config(&p, None, v), b"<13>hello\n").unwrap();
+        assert_eq!(got, b"<13>hello\n");
+    }
+}
+
+fn with_cert(p: &Pki, s: &TlsServer, spec: &LeafSpec) -> Result<Vec<u8>, TlsFailure> {
+    let (l, _) = leaf(&p.ca, spec);
+    exchange(
+        s,
+        client_config(p, Some((std::slice::from_ref(&l.der), &l)), BOTH),
+        b"x\n",
+    )
+}
+
+fn rejection(r: Result<Vec<u8>, TlsFailure>) -> Rejection {
+    match r {
+        Err(TlsFailure::Rejected(x)) => x,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn certvalid_outcomes() {
+    let p = pki();
+    let s = server(&p, policy(AuthMode::CertValid));
+    assert_eq!(with_cert(&p, &s, &client_spec("client.test")).unwrap(), b"x\n");
+    assert_eq!(
+        rejection(exchange(&s, client_config(&p, None, BOTH), b"x\n")),
+        Rejection::NoCertificate
+    );
+    let expired = LeafSpec {
+        expired: true,
+        ..client_spec("old.test")
+    };
+    assert_eq!(
+        rejection(with_cert(&p, &s, &expired)),
+        Rejection::Chain(ChainError::Expired)
+    );
+    let not_yet = LeafSpec {
+        not_yet: true,
+        ..client_spec("new.test")
+    };
+    assert_eq!(
+        rejection(with_cert(&p, &s, &not_yet)),
+        Rejection::Chain(ChainError::NotYetValid)
+    );
+    // A client of another CA.
+    let other = ca("other CA");
+    let (l, _) = leaf(&other, &client_spec("client.test"));
+    let r = exchange(
+        &s,
+        client_config(&p, Some((std::slice::from_ref(&l.der), &l)), BOTH),
+        b"x\n",
+    );
+    assert_eq!(rejection(r), Rejection::Chain(ChainError::UnknownIssuer));
+    // Server-only purpose: fine unless the purpose is checked.
+    let server_only = LeafSpec {
+        eku: vec![ExtendedKeyUsagePurpose::ServerAuth],
+        ..client_spec("srv.test")
+    };
+    assert!(with_cert(&p, &s, &server_only).is_ok());
+    let strict = server(
+        &p,
+        PeerPolicy {
+            check_purpose: true,
+            ..policy(AuthMode::CertValid)
+        },
+    );
+    assert_eq!(
+        rejection(with_cert(&p, &strict, &server_only)),
+        Rejection::Chain(ChainError::Purpose)
+    );
+    assert!(with_cert(&p, &strict, &client_spec("client.test")).is_ok());
+}
+
+#[test]
+fn expired_certificates_per_permit_expired() {
+    let p = pki();
+    let expired = LeafSpec {
+        expired: true,
+        ..client_spec("old.test")
+    };
+    let (l, _) = leaf(&p.ca, &expired);
+    for (mode, ok, warn) in [
+        (Expired::Deny, false, false),
+        (Expired::Permit, true, false),
+        (Expired::Warn, true, true),
+    ] {
+        let s = server(
+            &p,
+            PeerPolicy {
+                expired: mode,
+                ..policy(AuthMode::CertValid)
+            },
+        );
+        let chain = [l.der.clone()];
+        let r = s.check.check(Some(&chain), UnixTime::now());
+        assert_eq!(r.is_ok(), ok, "{mode:?}");
+        if let Ok(a) = r {
+            assert_eq!(a.expired_warning, warn);
+        }
+    }
+}
+
+#[test]
+fn crl_revokes() {
+    let mut p = pki();
+    let spec = LeafSpec {
+        serial: 4242,
+        ..client_spec("revoked.test")
+    };
+    let (l, _) = leaf(&p.ca, &spec);
+    let crl = CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(2024, 1, 1),
+        next_update: rcgen::date_time_ymd(2090, 1, 1),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![RevokedCertParams {
+            serial_number: SerialNumber::from(l.serial),
+            revocation_time: rcgen::date_time_ymd(2024, 1, 1),
+            reason_code: None,
+            invalidity_date: None,
+        }],
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&Issuer::from_params(&p.ca.params, &p.ca.key))
+    .unwrap();
+    p.files.crl = Some(p.dir.file("crl.pem", &crl.pem().unwrap()));
+    let s = server(&p, policy(AuthMode::CertValid));
+    let r = exchange(
+        &s,
+        client_config(&p, Some((std::slice::from_ref(&l.der), &l)), BOTH),
+        b"x\n",
+    );
+    assert_eq!(rejection(r), Rejection::Chain(ChainError::Revoked));
+    assert!(with_cert(&p, &s, &client_spec("good.test")).is_ok());
+}
+
+#[test]
+fn verify_depth_counts_the_whole_path() {
+    let p = pki();
+    let (_, inter) = leaf(
+        &p.ca,
+        &LeafSpec {
+            is_ca: true,
+            eku: vec![],
+            ..client_spec("intermediate")
+        },
+    );
+    let inter = inter.unwrap();
+    let (l, _) = leaf(&inter, &client_spec("deep.test"));
+    let chain = [l.der.clone(), inter.der.clone()];
+    for (depth, ok) in [(0, true), (2, false), (3, true)] {
+        let s = server(
+            &p,
+            PeerPolicy {
+                verify_depth: depth,
+                ..policy(AuthMode::CertValid)
+            },
+        );
+        let r = exchange(&s, client_config(&p, Some((&chain, &l)), BOTH), b"x\n");
+        assert_eq!(r.is_ok(), ok, "depth {depth}");
+    }
+}
+
+#[test]
+fn name_mode_matches_permitted_peers() {
+    let p = pki();
+    let cases: &[(&[&str], &str, bool)] = &[
+        (&["client.test"], "client.test", true),
+        (&["CLIENT.test"], "client.test", true),
+        (&["other.test"], "client.test", false),
+        (&["*.test"], "client.test", true),
+        (&["*.example.org"], "client.test", false),
+    ];
+    for (permitted, cn, ok) in cases {
+        let s = server(
+            &p,
+            PeerPolicy {
+                permitted: permitted.iter().map(|x| x.to_string()).collect(),
+                ..policy(AuthMode::Name)
+            },
+        );
+        let r = with_cert(&p, &s, &client_spec(cn));
+        assert_eq!(r.is_ok(), *ok, "{permitted:?} vs {cn}");
+        if !ok {
+            assert!(matches!(rejection(r), Rejection::Name { .. }));
+        }
+    }
+}
+
+#[test]
+fn fingerprint_mode() {
+    let p = pki();
+    let (l, _) = leaf(&p.ca, &client_spec("fp.test"));
+    let sha1 = identity::fingerprint(&l.der, false);
+    let sha256 = identity::fingerprint(&l.der, true);
+    assert!(sha1.starts_with("SHA1:") && sha1.len() == 5 + 20 * 3 - 1);
+    assert!(sha256.starts_with("SHA256:") && sha256.len() == 7 + 32 * 3 - 1);
+    for (permitted, ok) in [
+        (sha1.clone(), true),
+        (sha256.to_lowercase(), true),
+        ("SHA1:00:11".to_string(), false),
+    ] {
+        let s = server(
+            &p,
+            PeerPolicy {
+                permitted: vec![permitted.clone()],
+                ..policy(AuthMode::Fingerprint)
+            },
+        );
+        let r = exchange(
+            &s,
+            client_config(&p, Some((std::slice::from_ref(&l.der), &l)), BOTH),
+            b"x\n",
+        );
+        assert_eq!(r.is_ok(), ok, "{permitted}");
+    }
+}
+
+#[test]
+fn garbage_and_aborted_handshakes_fail() {
+    let p = pki();
+    let s = server(&p, policy(AuthMode::Anon));
+    let mut t = TlsSession::new(&s).unwrap();
+    let mut scratch = [0u8; 64];
+    let r = t.feed(b"<13>this is not TLS\n", &mut scratch, &mut |_| panic!("no plaintext"));
+    assert!(matches!(r, Err(TlsFailure::Protocol(_))), "{r:?}");
+    let mut t = TlsSession::new(&s).unwrap();
+    assert!(t.eof().is_err());
+}
+
+#[test]
+fn priority_string_limits_versions() {
+    let p = pki();
+    let (s, warnings) = TlsServer::new(
+        Driver::Gtls,
+        &p.files,
+        policy(AuthMode::Anon),
+        Some("NORMAL:-VERS-TLS1.2:+VERS-TLS1.0"),
+    )
+    .unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(exchange(&s, client_config(&p, None, BOTH), b"a\n").is_ok());
+    assert!(exchange(&s, client_config(&p, None, V12), b"a\n").is_err());
+    assert!(TlsServer::new(
+        Driver::Ossl,
+        &p.files,
+        policy(AuthMode::Anon),
+        Some("Protocol=-ALL,TLSv1.1")
+    )
+    .is_err());
+}
+
+#[test]
+fn setup_errors_name_the_file() {
+    let p = pki();
+    let mut f = p.files.clone();
+    f.ca = Some("/nonexistent/ca.pem".into());
+    let e = TlsServer::new(Driver::Gtls, &f, policy(AuthMode::CertValid), None).unwrap_err();
+    assert!(e.0.contains("/nonexistent/ca.pem"), "{e:?}");
+    let mut f = p.files.clone();
+    f.key = None;
+    assert!(TlsServer::new(Driver::Gtls, &f, policy(AuthMode::Anon), None).is_err());
+    let mut f = p.files.clone();
+    f.ca = None;
+    assert!(TlsServer::new(Driver::Gtls, &f, policy(AuthMode::CertValid), None).is_err());
+}
+
+#[test]
+fn client_hello_detection() {
+    assert!(looks_like_client_hello(&[0x16, 0x03, 0x01, 0x00, 0xc8, 1]));
+    assert!(!looks_like_client_hello(&[0x16, 0x03, 0x01, 0x00, 0x10]));
+    assert!(!looks_like_client_hello(&[0x16, 0x03, 0x05, 0x00, 0xc8]));
+    assert!(!looks_like_client_hello(b"<13>hello"));
+    assert!(!looks_like_client_hello(&[0x16, 0x03]));
+}
