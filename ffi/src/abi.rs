@@ -33,6 +33,18 @@ pub mod ret {
     pub const COULD_NOT_BIND: RsRetVal = -2077;
     pub const MAX_SESS_REACHED: RsRetVal = -2079;
     pub const MAX_LSTN_REACHED: RsRetVal = -2080;
+    pub const GNUTLS_ERR: RsRetVal = -2078;
+    pub const INVALID_DRVR_MODE: RsRetVal = -2081;
+    pub const TLS_HANDSHAKE_ERR: RsRetVal = -2083;
+    pub const TLS_CERT_ERR: RsRetVal = -2084;
+    pub const TLS_NO_CERT: RsRetVal = -2085;
+    pub const VALUE_NOT_SUPPORTED: RsRetVal = -2086;
+    pub const INVALID_FINGERPRINT: RsRetVal = -2088;
+    pub const CERT_INVALID: RsRetVal = -2090;
+    pub const CERT_INVALID_DN: RsRetVal = -2091;
+    pub const CERT_EXPIRED: RsRetVal = -2092;
+    pub const CERT_NOT_YET_ACTIVE: RsRetVal = -2094;
+    pub const INVALID_WILDCARD: RsRetVal = -2098;
     pub const PEER_CLOSED_CONN: RsRetVal = -2144;
     pub const RULESET_NOT_FOUND: RsRetVal = -2157;
     pub const RCV_ERR: RsRetVal = -2165;
@@ -42,6 +54,13 @@ pub mod ret {
     pub const NO_LISTNERS: RsRetVal = -2212;
     pub const CONF_PARAM_INVLD: RsRetVal = -2425;
     pub const OVERSIZE_MSG: RsRetVal = -2445;
+    pub const CA_CERT_MISSING: RsRetVal = -2329;
+    pub const CERT_MISSING: RsRetVal = -2330;
+    pub const CERTKEY_MISSING: RsRetVal = -2331;
+    pub const CERT_REVOKED: RsRetVal = -2334;
+    pub const TLS_KEY_ERR: RsRetVal = -2446;
+    /// current upstream only
+    pub const SERVER_NO_TLS: RsRetVal = -2465;
     pub const ERR: RsRetVal = -3000;
     pub const NOT_FOUND: RsRetVal = -3003;
 }

@@ -192,6 +192,17 @@ pub fn negotiate(host_query: HostQueryEtryPt) -> Result<Interfaces, RsError> {
 
 pub(crate) type PropPtr = *mut c_void;
 
+/// See [`Interfaces::netstream_defaults`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetstreamDefaults {
+    pub driver: Option<String>,
+    pub ca: Option<String>,
+    pub crl: Option<String>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
+    pub ca_extra: Option<String>,
+}
+
 impl Interfaces {
     /// glbl.GetGlobalInputTermState @136 (same in every version)
     pub fn global_input_term_state(&self) -> bool {
@@ -213,6 +224,41 @@ impl Interfaces {
             // SAFETY: returns rsyslog's own NUL-terminated string (or NULL).
             Some(f) => crate::host::cstr_lossy(unsafe { f() }),
             None => String::new(),
+        }
+    }
+
+    /// The global() netstream driver defaults (DefaultNetstreamDriver and its
+    /// CA/CRL/cert/key files, NetstreamDriverCAExtraFiles) of `conf`.
+    /// 8.2302 has no CRL default and other offsets than 8.2504 and later
+    /// (rsyslog-abi.md §3.3, checked against both glbl.h).
+    pub fn netstream_defaults(&self, conf: &crate::msg::ConfPtr) -> NetstreamDefaults {
+        let old = crate::host::host().family == crate::host::HostFamily::V2302;
+        // (CAF, CRLF, CertFile, KeyFile, Drvr, CAExtraFiles) getter offsets.
+        let off: [Option<usize>; 6] = if old {
+            [Some(208), None, Some(224), Some(240), Some(256), Some(304)]
+        } else {
+            [Some(208), Some(224), Some(240), Some(256), Some(272), Some(336)]
+        };
+        let get = |o: Option<usize>| -> Option<String> {
+            // SAFETY: these glbl members are `uchar *(rsconf_t *)` getters in the host's glbl version.
+            let f = unsafe {
+                self.glbl
+                    .member::<unsafe extern "C" fn(*mut c_void) -> *const std::ffi::c_char>(o?)
+            }?;
+            // SAFETY: the getter reads the conf's global settings and returns its own string or NULL.
+            let p = unsafe { f(conf.0) };
+            if p.is_null() {
+                return None;
+            }
+            Some(crate::host::cstr_lossy(p)).filter(|s| !s.is_empty())
+        };
+        NetstreamDefaults {
+            ca: get(off[0]),
+            crl: get(off[1]),
+            cert: get(off[2]),
+            key: get(off[3]),
+            driver: get(off[4]),
+            ca_extra: get(off[5]),
         }
     }
 

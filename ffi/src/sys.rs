@@ -91,10 +91,11 @@ impl Epoll {
     }
 
     fn ctl(&self, op: libc::c_int, fd: RawFd, token: u64) -> std::io::Result<()> {
-        let mut ev = libc::epoll_event {
-            events: ONESHOT_IN,
-            u64: token,
-        };
+        self.ctl_events(op, fd, token, ONESHOT_IN)
+    }
+
+    fn ctl_events(&self, op: libc::c_int, fd: RawFd, token: u64, events: u32) -> std::io::Result<()> {
+        let mut ev = libc::epoll_event { events, u64: token };
         // SAFETY: `ev` is a valid epoll_event for the duration of the call (ignored for DEL).
         cvt(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd, &mut ev) }).map(|_| ())
     }
@@ -108,6 +109,18 @@ impl Epoll {
     /// reported by the next wait.
     pub fn rearm(&self, fd: &impl AsRawFd, token: u64) -> std::io::Result<()> {
         self.ctl(libc::EPOLL_CTL_MOD, fd.as_raw_fd(), token)
+    }
+
+    /// Re-arms a one-shot registration for readability and writability: for
+    /// a session whose outgoing bytes (a TLS handshake flight) did not all fit
+    /// into the socket buffer.
+    pub fn rearm_with_write(&self, fd: &impl AsRawFd, token: u64) -> std::io::Result<()> {
+        self.ctl_events(
+            libc::EPOLL_CTL_MOD,
+            fd.as_raw_fd(),
+            token,
+            ONESHOT_IN | libc::EPOLLOUT as u32,
+        )
     }
 
     /// Removes `fd` from the set.

@@ -600,6 +600,102 @@ pub fn complete_input(i: &mut InputConfig, module: &Settings) {
     }
 }
 
+/// The TLS side of one input, resolved: driver, files, checks, priority string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsPlan {
+    pub driver: crate::tls::Driver,
+    pub files: crate::tls::TlsFiles,
+    pub policy: crate::tls::PeerPolicy,
+    pub priority: Option<String>,
+}
+
+/// Resolves an input's TLS settings against global() (`g`): `Ok(None)` for
+/// a plain listener, an error code and text for a config the C drivers
+/// would refuse at listener setup.
+pub fn tls_plan(
+    t: &TlsSettings,
+    g: &rsyslog_ffi::obj::NetstreamDefaults,
+) -> Result<Option<TlsPlan>, (rsyslog_ffi::abi::RsRetVal, String)> {
+    use crate::tls::{AuthMode, Driver, Expired, PeerPolicy, TlsFiles};
+    use rsyslog_ffi::ret;
+    let name = t
+        .driver
+        .clone()
+        .or_else(|| g.driver.clone())
+        .unwrap_or_else(|| "ptcp".into());
+    let driver = Driver::by_name(&name);
+    if t.mode == 0 {
+        return Ok(None);
+    }
+    let Some(driver) = driver else {
+        return Err(if name.eq_ignore_ascii_case("ptcp") {
+            (
+                ret::INVALID_DRVR_MODE,
+                format!("error: driver mode {} not supported by ptcp netstream driver", t.mode),
+            )
+        } else {
+            (
+                ret::LOAD_ERROR,
+                format!("imtcp: netstream driver '{name}' is not known; gtls, ossl and mbedtls are supported"),
+            )
+        });
+    };
+    if t.mode != 1 {
+        return Err((
+            ret::INVALID_DRVR_MODE,
+            format!(
+                "error: driver mode {} not supported by {} netstream driver",
+                t.mode,
+                driver.name()
+            ),
+        ));
+    }
+    let auth = match t.auth_mode.as_deref() {
+        None => AuthMode::Name,
+        Some(m) => AuthMode::parse(m).ok_or_else(|| {
+            (
+                ret::VALUE_NOT_SUPPORTED,
+                format!(
+                    "error: authentication mode '{m}' not supported by {} netstream driver",
+                    driver.name()
+                ),
+            )
+        })?,
+    };
+    let expired = match t.permit_expired.as_deref() {
+        None => Expired::Deny,
+        Some(m) => Expired::parse(m).ok_or_else(|| {
+            (
+                ret::VALUE_NOT_SUPPORTED,
+                format!(
+                    "error: permitexpiredcerts mode '{m}' not supported by {} netstream driver",
+                    driver.name()
+                ),
+            )
+        })?,
+    };
+    let pick = |own: &Option<String>, global: &Option<String>| own.clone().or_else(|| global.clone());
+    Ok(Some(TlsPlan {
+        driver,
+        files: TlsFiles {
+            ca: pick(&t.ca_file, &g.ca),
+            crl: pick(&t.crl_file, &g.crl),
+            cert: pick(&t.cert_file, &g.cert),
+            key: pick(&t.key_file, &g.key),
+            ca_extra: g.ca_extra.clone(),
+        },
+        policy: PeerPolicy {
+            auth,
+            expired,
+            check_purpose: t.check_extended_key_purpose,
+            prioritize_san: t.prioritize_san,
+            verify_depth: usize::try_from(t.verify_depth).unwrap_or(0),
+            permitted: t.permitted_peers.clone(),
+        },
+        priority: t.priority_string.clone(),
+    }))
+}
+
 /// Parses the listen port as the C module does: leading decimal digits.
 pub fn parse_port(s: &str) -> Option<u16> {
     let digits: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
@@ -614,9 +710,6 @@ pub fn parse_port(s: &str) -> Option<u16> {
 pub fn unsupported(i: &InputConfig) -> Vec<String> {
     let s = &i.settings;
     let mut refuse = Vec::new();
-    if s.tls.mode != 0 {
-        refuse.push(format!("TLS (streamDriver.mode={})", s.tls.mode));
-    }
     if s.compression.stream {
         refuse.push("compression.mode=\"stream:always\"".to_string());
     }

@@ -29,6 +29,7 @@
 use crate::acl::{self, Acl};
 use crate::config::{parse_port, InputConfig};
 use crate::framing::{Event, Framer, FramingConfig, FramingError, StartRegex};
+use crate::tls::{self, Feed, TlsServer, TlsSession};
 use rsyslog_ffi::abi::{NEEDS_PARSING, PARSE_HOSTNAME};
 use rsyslog_ffi::log::{log_error, log_msg, LOG_INFO, LOG_WARNING};
 use rsyslog_ffi::module::InputThread;
@@ -43,12 +44,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, T
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Longest wait between checks for termination.
 pub const POLL: Duration = Duration::from_millis(200);
 /// Bytes per recv, as the C module (128 KiB).
 const READ_SIZE: usize = 128 * 1024;
+/// Plaintext copied out of rustls at a time (a TLS record holds at most 16 KiB).
+const PLAIN_SIZE: usize = 64 * 1024;
 
 /// Runtime state of one input() shared by its listeners and sessions.
 pub struct Input {
@@ -66,6 +69,46 @@ pub struct Input {
     /// Current upstream's listener statistics (more counters, `submitted`
     /// after the ratelimiter).
     master_stats: bool,
+    /// streamDriver.mode=1: the rustls configuration of this input.
+    tls: Option<TlsServer>,
+}
+
+/// How long a TLS handshake may take before the session is closed.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the dispatcher looks for handshakes past their time.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// The TLS configuration of an input, or the reason the input cannot start.
+fn tls_server(cfg: &InputConfig, conf: &ConfPtr) -> RsResult<Option<TlsServer>> {
+    let g = interfaces().map(|i| i.netstream_defaults(conf)).unwrap_or_default();
+    let not_started = |code, text: String| {
+        RsError::new(
+            code,
+            format!(
+                "imtcp: input '{}' port {}: {text} - listener not started",
+                cfg.name, cfg.port
+            ),
+        )
+    };
+    let plan = match crate::config::tls_plan(&cfg.settings.tls, &g) {
+        Ok(None) => return Ok(None),
+        Ok(Some(p)) => p,
+        Err((code, text)) => return Err(not_started(code, text)),
+    };
+    match TlsServer::new(plan.driver, &plan.files, plan.policy, plan.priority.as_deref()) {
+        Ok((srv, warnings)) => {
+            for w in warnings {
+                log_msg(
+                    0,
+                    ret::NO_ERRCODE,
+                    LOG_WARNING,
+                    &format!("imtcp: input '{}': {w}", cfg.name),
+                );
+            }
+            Ok(Some(srv))
+        }
+        Err(e) => Err(not_started(ret::TLS_CERT_ERR, e.0)),
+    }
 }
 
 const CTR_SUBMITTED: usize = 0;
@@ -130,6 +173,7 @@ impl Input {
             start_regex: start_regex(&cfg)?,
         };
         let tz = cfg.default_tz.as_deref().and_then(|t| CString::new(t).ok());
+        let tls = tls_server(&cfg, &conf)?;
         // Without the net object the sender ACL cannot be enforced: refuse the input.
         let net = rsyslog_ffi::obj::net().map_err(|e| {
             RsError::new(
@@ -152,6 +196,7 @@ impl Input {
             net,
             acl,
             master_stats: master,
+            tls,
         })
     }
 
@@ -392,6 +437,24 @@ struct Session {
     stream: TcpStream,
     framer: Framer,
     peer: Peer,
+    /// The TLS layer (streamDriver.mode=1).
+    tls: Option<TlsSession>,
+    /// Plain listener: the first bytes were looked at (a TLS ClientHello?).
+    first_checked: bool,
+    /// In the server's handshake table (TLS handshake not yet done).
+    handshaking: bool,
+    /// rustls has bytes the socket did not take yet: wait for writability too.
+    want_write: bool,
+    /// Closed by the handshake sweep: a queued turn finds it and does nothing.
+    closed: bool,
+}
+
+/// What taking a chunk of received bytes did to a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Took {
+    Open,
+    /// The session must close (TLS failure, close_notify, TLS on a plain listener); already logged.
+    Close,
 }
 
 /// What a session's messages carry about their sender, fixed at accept.
@@ -402,6 +465,7 @@ struct Peer {
     port: Option<Prop>,
     host: String,
     ip_str: String,
+    port_num: u16,
 }
 
 fn peer_props(peer: &SocketAddr, preserve_case: bool) -> RsResult<(Prop, Prop, String, String)> {
@@ -467,9 +531,23 @@ impl Session {
                 &format!("imtcp: connection established with host: {ip_str}"),
             );
         }
+        let tls = match &input.tls {
+            Some(srv) => Some(TlsSession::new(srv).map_err(|e| {
+                RsError::new(
+                    ret::TLS_HANDSHAKE_ERR,
+                    format!("imtcp: cannot start a TLS session for {host}: {e}"),
+                )
+            })?),
+            None => None,
+        };
         Ok(Session {
             framer: Framer::new(input.framing.clone()),
             stream,
+            handshaking: tls.is_some(),
+            tls,
+            first_checked: false,
+            want_write: false,
+            closed: false,
             peer: Peer {
                 input,
                 fqdn,
@@ -477,8 +555,90 @@ impl Session {
                 port,
                 host,
                 ip_str,
+                port_num: peer.port(),
             },
         })
+    }
+
+    /// Takes bytes received from the socket: through TLS if the input has
+    /// it, then into the framing. Frames are queued on `batch`.
+    fn take(&mut self, data: &[u8], scratch: &mut [u8], batch: &mut Batch) -> Took {
+        let now = interfaces().map(|i| i.current_time(false)).unwrap_or_default();
+        let sid = self as *const Session;
+        let Session {
+            framer,
+            peer,
+            tls,
+            stream,
+            first_checked,
+            want_write,
+            ..
+        } = self;
+        let mut cb = |e: Event<'_>| match e {
+            Event::Frame(f) => peer.submit(f, &now, batch),
+            Event::Error(e) => peer.framing_error(&e, sid),
+        };
+        let Some(t) = tls else {
+            if !*first_checked {
+                *first_checked = true;
+                if tls::looks_like_client_hello(data) {
+                    log_error(
+                        0,
+                        ret::SERVER_NO_TLS,
+                        &format!(
+                            "imtcp: TLS handshake detected from {} but listener is not TLS-enabled. Enable TLS on this \
+                             listener or disable TLS on the client. See \
+                             https://www.rsyslog.com/doc/faq/imtcp-tls-gibberish.html for troubleshooting.",
+                            peer.describe()
+                        ),
+                    );
+                    return Took::Close;
+                }
+            }
+            framer.feed(data, &mut cb);
+            return Took::Open;
+        };
+        let was_established = t.established();
+        let r = t.feed(data, scratch, &mut |p| framer.feed(p, &mut cb));
+        // Handshake messages and alerts go out now (an alert before the close).
+        match t.flush(&mut &*stream) {
+            Ok(all) => *want_write = !all,
+            Err(_) => *want_write = false,
+        }
+        match r {
+            Ok(feed) => {
+                if !was_established && t.established() && t.accepted().is_some_and(|a| a.expired_warning) {
+                    let d = peer.input.tls.as_ref().map_or(tls::Driver::Gtls, |s| s.driver);
+                    log_msg(
+                        0,
+                        ret::CERT_EXPIRED,
+                        LOG_WARNING,
+                        &tls::texts::expired_warning(d, &peer.describe()),
+                    );
+                }
+                if feed == Feed::PeerClosed {
+                    peer.closed_by_peer(sid);
+                    framer.close(&mut cb);
+                    return Took::Close;
+                }
+                Took::Open
+            }
+            Err(f) => {
+                let d = peer.input.tls.as_ref().map_or(tls::Driver::Gtls, |s| s.driver);
+                let (code, text) = tls::texts::failure(d, &f, &peer.describe());
+                log_error(0, code, &text);
+                framer.close(&mut cb);
+                Took::Close
+            }
+        }
+    }
+
+    /// Sends what the TLS layer still holds; `false` if the socket is full
+    /// (or broken: the next read finds out).
+    fn flush_pending(&mut self) {
+        if let Some(t) = self.tls.as_mut() {
+            self.want_write = matches!(t.flush(&mut &self.stream), Ok(false));
+        }
     }
 
     /// Frames `data` (and, on `close`, what is left) and queues the messages
@@ -499,6 +659,21 @@ impl Session {
 }
 
 impl Peer {
+    /// `<host> (<ip>:<port>)`, as current upstream names a peer.
+    fn describe(&self) -> String {
+        format!("{} ({}:{})", self.host, self.ip_str, self.port_num)
+    }
+
+    fn closed_by_peer(&self, session: *const Session) {
+        if self.input.cfg.settings.notify_close {
+            log_error(
+                0,
+                ret::PEER_CLOSED_CONN,
+                &format!("Netstream session {session:p} closed by remote peer {}.\n", self.ip_str),
+            );
+        }
+    }
+
     fn framing_error(&self, e: &FramingError, session: *const Session) {
         let text = e.message(&self.input.cfg.name, &self.host, &self.ip_str, &format!("{session:p}"));
         log_error(0, ret::NO_ERRCODE, &text);
@@ -549,6 +724,8 @@ impl Peer {
 enum End {
     /// The socket is drained (EAGAIN): re-arm.
     Drained,
+    /// Drained, and TLS bytes wait for room in the socket: re-arm for writing too.
+    DrainedWrite,
     /// `maxReads` reads and still data: back to the queue.
     Budget,
     /// Closed by the peer or an error: the session is gone.
@@ -609,6 +786,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Worker {
     batch: Batch,
     buf: Vec<u8>,
+    /// Decrypted bytes on their way from rustls to the framing (TLS sessions).
+    plain: Vec<u8>,
     stats: Option<StatsObj>,
 }
 
@@ -617,6 +796,7 @@ impl Worker {
         Worker {
             batch: Batch::new(),
             buf: vec![0u8; READ_SIZE],
+            plain: vec![0u8; PLAIN_SIZE],
             stats,
         }
     }
@@ -646,6 +826,8 @@ struct Server<'a> {
     epoll: Epoll,
     wake: EventFd,
     sessions: Mutex<HashMap<u64, SharedSession>>,
+    /// TLS sessions still in their handshake, with the time it must end by.
+    handshakes: Mutex<HashMap<u64, Instant>>,
     /// maxSessions of this input: a slot is claimed before a session is built.
     slots: SessionSlots,
     next_token: AtomicU64,
@@ -669,6 +851,7 @@ impl<'a> Server<'a> {
             epoll,
             wake,
             sessions: Mutex::new(HashMap::new()),
+            handshakes: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(FIRST_SESSION),
             queue: Mutex::new(WorkQueue::default()),
             ready: Condvar::new(),
@@ -768,7 +951,12 @@ impl<'a> Server<'a> {
     /// The dispatcher loop: turns readiness into work items.
     fn dispatch(&self, mut inline: Option<&mut Worker>) {
         let mut events = Vec::with_capacity(MAX_EVENTS);
+        let mut next_sweep = Instant::now() + SWEEP_EVERY;
         while !self.stop.stopping() {
+            if self.input.tls.is_some() && Instant::now() >= next_sweep {
+                self.sweep_handshakes();
+                next_sweep = Instant::now() + SWEEP_EVERY;
+            }
             let backlog = inline.is_some() && !lock(&self.queue).items.is_empty();
             let timeout = if backlog { Duration::ZERO } else { POLL };
             if let Err(e) = self.epoll.wait(&mut events, timeout) {
@@ -931,6 +1119,9 @@ impl<'a> Server<'a> {
     fn add_session(&self, s: Session) {
         let fd: RawFd = s.stream.as_raw_fd();
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        if s.handshaking {
+            lock(&self.handshakes).insert(token, Instant::now() + HANDSHAKE_TIMEOUT);
+        }
         // In the table before epoll can report it, so the dispatcher finds it.
         lock(&self.sessions).insert(token, Arc::new(Mutex::new(s)));
         if let Err(e) = self.epoll.add(&fd, token) {
@@ -947,6 +1138,9 @@ impl<'a> Server<'a> {
 
     fn read_turn(&self, token: u64, shared: SharedSession, w: &mut Worker) {
         let mut s = lock(&shared);
+        if s.closed {
+            return;
+        }
         let stop = self.stop;
         let turn = rsyslog_ffi::log::guard_or(
             "imtcp",
@@ -970,10 +1164,19 @@ impl<'a> Server<'a> {
         if turn.empty {
             w.count(W_EMPTYREAD, 1);
         }
+        if s.handshaking && s.tls.as_ref().is_some_and(|t| t.established()) {
+            s.handshaking = false;
+            lock(&self.handshakes).remove(&token);
+        }
         let fd = s.stream.as_raw_fd();
         match turn.end {
-            End::Drained => {
-                if let Err(e) = self.epoll.rearm(&fd, token) {
+            End::Drained | End::DrainedWrite => {
+                let r = if turn.end == End::DrainedWrite {
+                    self.epoll.rearm_with_write(&fd, token)
+                } else {
+                    self.epoll.rearm(&fd, token)
+                };
+                if let Err(e) = r {
                     log_error(
                         e.raw_os_error().unwrap_or(0),
                         ret::NO_ERRCODE,
@@ -996,8 +1199,41 @@ impl<'a> Server<'a> {
         }
     }
 
+    /// Closes the TLS sessions whose handshake is overdue. A session a
+    /// worker holds right now is left for the next sweep.
+    fn sweep_handshakes(&self) {
+        let now = Instant::now();
+        let overdue: Vec<u64> = lock(&self.handshakes)
+            .iter()
+            .filter(|(_, deadline)| **deadline <= now)
+            .map(|(t, _)| *t)
+            .collect();
+        for token in overdue {
+            let Some(shared) = lock(&self.sessions).get(&token).cloned() else {
+                lock(&self.handshakes).remove(&token);
+                continue;
+            };
+            let Ok(mut s) = shared.try_lock() else {
+                continue;
+            };
+            if !s.handshaking {
+                continue;
+            }
+            log_error(
+                0,
+                ret::TLS_HANDSHAKE_ERR,
+                &tls::texts::handshake_timeout(&s.peer.describe(), HANDSHAKE_TIMEOUT.as_secs()),
+            );
+            s.closed = true;
+            let fd = s.stream.as_raw_fd();
+            drop(s);
+            self.close(token, fd);
+        }
+    }
+
     fn close(&self, token: u64, fd: RawFd) {
         let _ = self.epoll.delete(&fd);
+        lock(&self.handshakes).remove(&token);
         // The socket closes when the last reference (ours, the table's) goes.
         if lock(&self.sessions).remove(&token).is_some() {
             self.slots.release();
@@ -1102,6 +1338,10 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
         data_reads: 0,
         empty: false,
     };
+    let drained = |s: &Session| if s.want_write { End::DrainedWrite } else { End::Drained };
+    if s.want_write {
+        s.flush_pending();
+    }
     while t.reads < max_reads {
         if stopping() {
             t.end = End::Stopping;
@@ -1110,15 +1350,14 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
         t.reads += 1;
         match s.stream.read(&mut w.buf) {
             Ok(0) => {
-                if s.peer.input.cfg.settings.notify_close {
-                    log_error(
-                        0,
-                        ret::PEER_CLOSED_CONN,
-                        &format!(
-                            "Netstream session {:p} closed by remote peer {}.\n",
-                            s as *const _, s.peer.ip_str
-                        ),
-                    );
+                let aborted = s.tls.as_mut().and_then(|tl| tl.eof().err());
+                match aborted {
+                    Some(f) => {
+                        let d = s.peer.input.tls.as_ref().map_or(tls::Driver::Gtls, |x| x.driver);
+                        let (code, text) = tls::texts::failure(d, &f, &s.peer.describe());
+                        log_error(0, code, &text);
+                    }
+                    None => s.peer.closed_by_peer(s as *const _),
                 }
                 s.process(&[], &mut w.batch, true);
                 t.end = End::Closed;
@@ -1127,19 +1366,23 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
             Ok(n) => {
                 t.data_reads += 1;
                 s.peer.input.received(n as u64);
-                s.process(&w.buf[..n], &mut w.batch, false);
+                let took = s.take(&w.buf[..n], &mut w.plain, &mut w.batch);
                 let _ = w.batch.flush();
+                if took == Took::Close {
+                    t.end = End::Closed;
+                    return t;
+                }
                 if n < w.buf.len() {
                     // A short read took all there was: re-arming the one-shot registration
                     // (EPOLL_CTL_MOD) reports whatever arrives from now on, so the recv
                     // that would only say EAGAIN is saved (tcpsrv.c makes it).
-                    t.end = End::Drained;
+                    t.end = drained(s);
                     return t;
                 }
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
                 t.empty = t.reads == 1;
-                t.end = End::Drained;
+                t.end = drained(s);
                 return t;
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod peer;
 pub mod priority;
 pub mod session;
+pub mod texts;
 
 pub use peer::{AuthMode, Expired, PeerCheck, PeerPolicy, Rejection};
 pub use session::{Feed, TlsFailure, TlsSession};
