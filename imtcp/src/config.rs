@@ -27,6 +27,7 @@ param_block!(pub MODULE_PARAMS = [
     "streamdriver.PrioritizeSAN": Binary,
     "streamdriver.TlsVerifyDepth": PositiveInt,
     "streamdriver.TlsRevocationCheck": Binary,
+    "streamdriver.handshakeTimeout": PositiveInt,
     "streamdriver.cafile": String,
     "streamdriver.crlfile": String,
     "streamdriver.keyfile": String,
@@ -74,6 +75,7 @@ param_block!(pub INPUT_PARAMS = [
     "streamdriver.PrioritizeSAN": Binary,
     "streamdriver.TlsVerifyDepth": PositiveInt,
     "streamdriver.TlsRevocationCheck": Binary,
+    "streamdriver.handshakeTimeout": PositiveInt,
     "streamdriver.cafile": String,
     "streamdriver.crlfile": String,
     "streamdriver.keyfile": String,
@@ -105,7 +107,7 @@ param_block!(pub INPUT_PARAMS = [
 pub const MAX_FRAME_SIZE_LIMIT: i64 = 200_000_000;
 
 /// TLS settings (served by rustls in a later stage).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsSettings {
     pub mode: i64,
     pub auth_mode: Option<String>,
@@ -121,6 +123,33 @@ pub struct TlsSettings {
     pub cert_file: Option<String>,
     pub permitted_peers: Vec<String>,
     pub priority_string: Option<String>,
+    /// Seconds a TLS handshake may take (ours; the C drivers have no limit).
+    pub handshake_timeout: i64,
+}
+
+/// Default of streamDriver.handshakeTimeout, in seconds.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: i64 = 30;
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            mode: 0,
+            auth_mode: None,
+            permit_expired: None,
+            driver: None,
+            check_extended_key_purpose: false,
+            prioritize_san: false,
+            verify_depth: 0,
+            revocation_check: false,
+            ca_file: None,
+            crl_file: None,
+            key_file: None,
+            cert_file: None,
+            permitted_peers: Vec::new(),
+            priority_string: None,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
 }
 
 /// Stream decompression settings (a later stage decompresses).
@@ -369,6 +398,9 @@ pub fn apply_shared(s: &mut Settings, p: &Params) -> RsResult {
     if let Some(v) = b("streamdriver.TlsRevocationCheck") {
         t.revocation_check = v;
     }
+    if let Some(v) = n("streamdriver.handshakeTimeout") {
+        t.handshake_timeout = v;
+    }
     if let Some(v) = n("streamdriver.TlsVerifyDepth") {
         if v >= 2 {
             t.verify_depth = v;
@@ -592,8 +624,20 @@ pub fn complete_input(i: &mut InputConfig, module: &Settings) {
         i.settings.octet_counted = module.octet_counted;
     }
     let (t, m) = (&mut i.settings.tls, &module.tls);
-    if t.auth_mode.is_none() {
-        t.auth_mode = m.auth_mode.clone();
+    // imtcp.c addListner: every string setting the input left unset is the module's.
+    for (own, module) in [
+        (&mut t.auth_mode, &m.auth_mode),
+        (&mut t.driver, &m.driver),
+        (&mut t.permit_expired, &m.permit_expired),
+        (&mut t.ca_file, &m.ca_file),
+        (&mut t.crl_file, &m.crl_file),
+        (&mut t.key_file, &m.key_file),
+        (&mut t.cert_file, &m.cert_file),
+        (&mut t.priority_string, &m.priority_string),
+    ] {
+        if own.is_none() {
+            own.clone_from(module);
+        }
     }
     if t.permitted_peers.is_empty() {
         t.permitted_peers = m.permitted_peers.clone();
@@ -729,8 +773,8 @@ mod tests {
             names.dedup();
             assert_eq!(names.len(), n);
         }
-        assert_eq!(MODULE_PARAMS.descriptors().len(), 39);
-        assert_eq!(INPUT_PARAMS.descriptors().len(), 51);
+        assert_eq!(MODULE_PARAMS.descriptors().len(), 40);
+        assert_eq!(INPUT_PARAMS.descriptors().len(), 52);
         assert!(INPUT_PARAMS.descriptors()[0].is_required());
     }
 

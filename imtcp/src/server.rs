@@ -73,8 +73,6 @@ pub struct Input {
     tls: Option<TlsServer>,
 }
 
-/// How long a TLS handshake may take before the session is closed.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the dispatcher looks for handshakes past their time.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
@@ -96,7 +94,14 @@ fn tls_server(cfg: &InputConfig, conf: &ConfPtr) -> RsResult<Option<TlsServer>> 
         Err((code, text)) => return Err(not_started(code, text)),
     };
     match TlsServer::new(plan.driver, &plan.files, plan.policy, plan.priority.as_deref()) {
-        Ok((srv, warnings)) => {
+        Ok((srv, mut warnings)) => {
+            if cfg.settings.tls.revocation_check {
+                warnings.push(
+                    "streamDriver.TlsRevocationCheck: rustls does no OCSP checking; only the CRLs of \
+                     streamDriver.CRLFile (or global DefaultNetstreamDriverCRLFile) are checked"
+                        .to_string(),
+                );
+            }
             for w in warnings {
                 log_msg(
                     0,
@@ -1120,7 +1125,7 @@ impl<'a> Server<'a> {
         let fd: RawFd = s.stream.as_raw_fd();
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         if s.handshaking {
-            lock(&self.handshakes).insert(token, Instant::now() + HANDSHAKE_TIMEOUT);
+            lock(&self.handshakes).insert(token, Instant::now() + self.handshake_timeout());
         }
         // In the table before epoll can report it, so the dispatcher finds it.
         lock(&self.sessions).insert(token, Arc::new(Mutex::new(s)));
@@ -1199,6 +1204,11 @@ impl<'a> Server<'a> {
         }
     }
 
+    /// streamDriver.handshakeTimeout of this input.
+    fn handshake_timeout(&self) -> Duration {
+        Duration::from_secs(self.input.cfg.settings.tls.handshake_timeout.max(1) as u64)
+    }
+
     /// Closes the TLS sessions whose handshake is overdue. A session a
     /// worker holds right now is left for the next sweep.
     fn sweep_handshakes(&self) {
@@ -1222,7 +1232,7 @@ impl<'a> Server<'a> {
             log_error(
                 0,
                 ret::TLS_HANDSHAKE_ERR,
-                &tls::texts::handshake_timeout(&s.peer.describe(), HANDSHAKE_TIMEOUT.as_secs()),
+                &tls::texts::handshake_timeout(&s.peer.describe(), self.handshake_timeout().as_secs()),
             );
             s.closed = true;
             let fd = s.stream.as_raw_fd();
