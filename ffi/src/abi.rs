@@ -39,6 +39,7 @@ pub mod ret {
     pub const TLS_CERT_ERR: RsRetVal = -2084;
     pub const TLS_NO_CERT: RsRetVal = -2085;
     pub const VALUE_NOT_SUPPORTED: RsRetVal = -2086;
+    pub const VALUE_NOT_IN_THIS_MODE: RsRetVal = -2087;
     pub const INVALID_FINGERPRINT: RsRetVal = -2088;
     pub const CERT_INVALID: RsRetVal = -2090;
     pub const CERT_INVALID_DN: RsRetVal = -2091;
@@ -57,6 +58,8 @@ pub mod ret {
     pub const CA_CERT_MISSING: RsRetVal = -2329;
     pub const CERT_MISSING: RsRetVal = -2330;
     pub const CERTKEY_MISSING: RsRetVal = -2331;
+    pub const CRL_MISSING: RsRetVal = -2332;
+    pub const CRL_INVALID: RsRetVal = -2333;
     pub const CERT_REVOKED: RsRetVal = -2334;
     pub const TLS_KEY_ERR: RsRetVal = -2446;
     /// current upstream only

@@ -651,6 +651,8 @@ pub struct TlsPlan {
     pub files: crate::tls::TlsFiles,
     pub policy: crate::tls::PeerPolicy,
     pub priority: Option<String>,
+    /// Errors the C driver logs while still starting the listener.
+    pub notes: Vec<(rsyslog_ffi::abi::RsRetVal, String)>,
 }
 
 /// Resolves an input's TLS settings against global() (`g`): `Ok(None)` for
@@ -668,31 +670,80 @@ pub fn tls_plan(
         .or_else(|| g.driver.clone())
         .unwrap_or_else(|| "ptcp".into());
     let driver = Driver::by_name(&name);
-    if t.mode == 0 {
+    let is_ptcp = name.eq_ignore_ascii_case("ptcp");
+    let mut notes = Vec::new();
+    if is_ptcp {
+        // nsd_ptcp.c: mode 1 and every TLS setting fail the listener, in
+        // LstnInit's order of setters.
+        let refuse = |text: String| Err((ret::VALUE_NOT_SUPPORTED, text));
+        if t.mode != 0 {
+            return Err((
+                ret::INVALID_DRVR_MODE,
+                format!("error: driver mode {} not supported by ptcp netstream driver", t.mode),
+            ));
+        }
+        if t.check_extended_key_purpose {
+            return refuse("error: driver ChkExtendedKeyUsage 1 not supported by ptcp netstream driver".into());
+        }
+        if t.prioritize_san {
+            return refuse("error: driver prioritizeSan 1 not supported by ptcp netstream driver".into());
+        }
+        if let Some(v) = &t.ca_file {
+            return refuse(format!(
+                "error: CA File setting not supported by ptcp netstream driver - value {v}"
+            ));
+        }
+        if let Some(v) = &t.crl_file {
+            return refuse(format!(
+                "error: CRL File setting not supported by ptcp netstream driver - value {v}"
+            ));
+        }
+        if t.key_file.is_some() {
+            return refuse("error: TLS Key File setting not supported by ptcp netstream driver".into());
+        }
+        if t.cert_file.is_some() {
+            return refuse("error: TLS Cert File setting not supported by ptcp netstream driver".into());
+        }
+        if let Some(m) = t.auth_mode.as_deref().filter(|m| !m.eq_ignore_ascii_case("anon")) {
+            return refuse(format!(
+                "error: authentication mode '{m}' not supported by ptcp netstream driver"
+            ));
+        }
+        if t.permit_expired.is_some() {
+            return refuse("error: permitexpiredcerts setting not supported by ptcp netstream driver".into());
+        }
+        if !t.permitted_peers.is_empty() {
+            return Err((
+                ret::VALUE_NOT_IN_THIS_MODE,
+                "authentication not supported by ptcp netstream driver".into(),
+            ));
+        }
+        if let Some(v) = &t.priority_string {
+            return refuse(format!(
+                "error: gnutlsPriorityString '{v}' not supported by ptcp netstream driver"
+            ));
+        }
         return Ok(None);
     }
     let Some(driver) = driver else {
-        return Err(if name.eq_ignore_ascii_case("ptcp") {
-            (
-                ret::INVALID_DRVR_MODE,
-                format!("error: driver mode {} not supported by ptcp netstream driver", t.mode),
-            )
-        } else {
-            (
-                ret::LOAD_ERROR,
-                format!("imtcp: netstream driver '{name}' is not known; gtls, ossl and mbedtls are supported"),
-            )
-        });
-    };
-    if t.mode != 1 {
         return Err((
-            ret::INVALID_DRVR_MODE,
+            ret::LOAD_ERROR,
             format!(
-                "error: driver mode {} not supported by {} netstream driver",
-                t.mode,
-                driver.name()
+                "could not load module 'lmnsd_{name}': imtcp serves TLS with rustls for the drivers gtls, ossl and mbedtls; '{name}' is not one of them"
             ),
         ));
+    };
+    if t.mode != 0 && t.mode != 1 {
+        let text = format!(
+            "error: driver mode {} not supported by {} netstream driver",
+            t.mode,
+            driver.name()
+        );
+        // nsd_ossl.c logs it but goes on with TLS; gtls fails the listener.
+        if driver != Driver::Ossl {
+            return Err((ret::INVALID_DRVR_MODE, text));
+        }
+        notes.push((ret::INVALID_DRVR_MODE, text));
     }
     let auth = match t.auth_mode.as_deref() {
         None => AuthMode::Name,
@@ -718,6 +769,10 @@ pub fn tls_plan(
             )
         })?,
     };
+    if t.mode == 0 {
+        // Plain TCP through a TLS driver: the settings were checked, no TLS.
+        return Ok(None);
+    }
     let pick = |own: &Option<String>, global: &Option<String>| own.clone().or_else(|| global.clone());
     Ok(Some(TlsPlan {
         driver,
@@ -729,6 +784,7 @@ pub fn tls_plan(
             ca_extra: g.ca_extra.clone(),
         },
         policy: PeerPolicy {
+            driver,
             auth,
             expired,
             check_purpose: t.check_extended_key_purpose,
@@ -737,6 +793,7 @@ pub fn tls_plan(
             permitted: t.permitted_peers.clone(),
         },
         priority: t.priority_string.clone(),
+        notes,
     }))
 }
 
@@ -892,5 +949,103 @@ mod tests {
         assert_eq!(parse_port("0"), Some(0));
         assert_eq!(parse_port("70000"), None);
         assert_eq!(parse_port("abc"), None);
+    }
+
+    #[test]
+    fn tls_plan_follows_the_drivers() {
+        use crate::tls::{AuthMode, Driver, Expired};
+        use rsyslog_ffi::obj::NetstreamDefaults;
+        let g = NetstreamDefaults {
+            ca: Some("/g/ca.pem".into()),
+            cert: Some("/g/cert.pem".into()),
+            key: Some("/g/key.pem".into()),
+            ..NetstreamDefaults::default()
+        };
+        let t = |f: &dyn Fn(&mut TlsSettings)| {
+            let mut t = TlsSettings::default();
+            f(&mut t);
+            tls_plan(&t, &g)
+        };
+        // Plain: nothing to do.
+        assert_eq!(t(&|_| {}), Ok(None));
+        // ptcp refuses mode 1 and TLS settings.
+        assert_eq!(
+            t(&|x| x.mode = 1),
+            Err((
+                ret::INVALID_DRVR_MODE,
+                "error: driver mode 1 not supported by ptcp netstream driver".into()
+            ))
+        );
+        assert_eq!(t(&|x| x.auth_mode = Some("anon".into())), Ok(None));
+        assert_eq!(
+            t(&|x| x.auth_mode = Some("x509/name".into())),
+            Err((
+                ret::VALUE_NOT_SUPPORTED,
+                "error: authentication mode 'x509/name' not supported by ptcp netstream driver".into()
+            ))
+        );
+        assert_eq!(
+            t(&|x| x.permitted_peers = vec!["a".into()]).unwrap_err().0,
+            ret::VALUE_NOT_IN_THIS_MODE
+        );
+        // Unknown driver.
+        assert_eq!(t(&|x| x.driver = Some("foo".into())).unwrap_err().0, ret::LOAD_ERROR);
+        // gtls: defaults (x509/name, expired denied) and files from global().
+        let p = t(&|x| {
+            x.mode = 1;
+            x.driver = Some("GTLS".into());
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.driver, Driver::Gtls);
+        assert_eq!(p.policy.auth, AuthMode::Name);
+        assert_eq!(p.policy.expired, Expired::Deny);
+        assert_eq!(p.files.ca.as_deref(), Some("/g/ca.pem"));
+        // Own files win over global().
+        let p = t(&|x| {
+            x.mode = 1;
+            x.driver = Some("ossl".into());
+            x.ca_file = Some("/own/ca.pem".into());
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.files.ca.as_deref(), Some("/own/ca.pem"));
+        // Mode 2: gtls fails, ossl logs and serves TLS.
+        assert_eq!(
+            t(&|x| {
+                x.mode = 2;
+                x.driver = Some("gtls".into());
+            })
+            .unwrap_err()
+            .0,
+            ret::INVALID_DRVR_MODE
+        );
+        let p = t(&|x| {
+            x.mode = 2;
+            x.driver = Some("ossl".into());
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.notes.len(), 1);
+        // Bad strings.
+        assert_eq!(
+            t(&|x| {
+                x.mode = 1;
+                x.driver = Some("gtls".into());
+                x.permit_expired = Some("maybe".into());
+            }),
+            Err((
+                ret::VALUE_NOT_SUPPORTED,
+                "error: permitexpiredcerts mode 'maybe' not supported by gtls netstream driver".into()
+            ))
+        );
+        // Mode 0 through a TLS driver: checked, but plain.
+        assert_eq!(
+            t(&|x| {
+                x.driver = Some("gtls".into());
+                x.auth_mode = Some("x509/name".into());
+            }),
+            Ok(None)
+        );
     }
 }

@@ -79,40 +79,46 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// The TLS configuration of an input, or the reason the input cannot start.
 fn tls_server(cfg: &InputConfig, conf: &ConfPtr) -> RsResult<Option<TlsServer>> {
     let g = interfaces().map(|i| i.netstream_defaults(conf)).unwrap_or_default();
-    let not_started = |code, text: String| {
+    // tcpsrv.c create_tcp_socket's line after the driver's own.
+    let not_started = |code| {
         RsError::new(
             code,
             format!(
-                "imtcp: input '{}' port {}: {text} - listener not started",
-                cfg.name, cfg.port
+                "Could not create tcp listener, ignoring port {} bind-address {}.",
+                cfg.port,
+                cfg.address.as_deref().unwrap_or("**UNSPECIFIED**")
             ),
         )
     };
     let plan = match crate::config::tls_plan(&cfg.settings.tls, &g) {
         Ok(None) => return Ok(None),
         Ok(Some(p)) => p,
-        Err((code, text)) => return Err(not_started(code, text)),
+        Err((code, text)) => {
+            log_error(0, code, &text);
+            return Err(not_started(code));
+        }
     };
+    for (code, text) in &plan.notes {
+        log_error(0, *code, text);
+    }
     match TlsServer::new(plan.driver, &plan.files, plan.policy, plan.priority.as_deref()) {
         Ok((srv, mut warnings)) => {
             if cfg.settings.tls.revocation_check {
-                warnings.push(
-                    "streamDriver.TlsRevocationCheck: rustls does no OCSP checking; only the CRLs of \
-                     streamDriver.CRLFile (or global DefaultNetstreamDriverCRLFile) are checked"
+                warnings.push(tls::texts::LogLine {
+                    severity: tls::texts::Severity::Warning,
+                    code: ret::NO_ERRCODE,
+                    text: "imtcp: streamDriver.TlsRevocationCheck: rustls does no OCSP checking; only the CRLs of \
+                           streamDriver.CRLFile (or global DefaultNetstreamDriverCRLFile) are checked"
                         .to_string(),
-                );
+                });
             }
-            for w in warnings {
-                log_msg(
-                    0,
-                    ret::NO_ERRCODE,
-                    LOG_WARNING,
-                    &format!("imtcp: input '{}': {w}", cfg.name),
-                );
-            }
+            emit(&warnings);
             Ok(Some(srv))
         }
-        Err(e) => Err(not_started(ret::TLS_CERT_ERR, e.0)),
+        Err(e) => {
+            emit(&e.lines);
+            Err(not_started(e.code))
+        }
     }
 }
 
@@ -604,6 +610,7 @@ impl Session {
             return Took::Open;
         };
         let was_established = t.established();
+        let first = !t.fed_before();
         let r = t.feed(data, scratch, &mut |p| framer.feed(p, &mut cb));
         // Handshake messages and alerts go out now (an alert before the close).
         match t.flush(&mut &*stream) {
@@ -614,12 +621,7 @@ impl Session {
             Ok(feed) => {
                 if !was_established && t.established() && t.accepted().is_some_and(|a| a.expired_warning) {
                     let d = peer.input.tls.as_ref().map_or(tls::Driver::Gtls, |s| s.driver);
-                    log_msg(
-                        0,
-                        ret::CERT_EXPIRED,
-                        LOG_WARNING,
-                        &tls::texts::expired_warning(d, &peer.describe()),
-                    );
+                    emit(&tls::texts::expired_warning(d, t.cert_info().as_ref(), &peer.host));
                 }
                 if feed == Feed::PeerClosed {
                     peer.closed_by_peer(sid);
@@ -629,9 +631,7 @@ impl Session {
                 Took::Open
             }
             Err(f) => {
-                let d = peer.input.tls.as_ref().map_or(tls::Driver::Gtls, |s| s.driver);
-                let (code, text) = tls::texts::failure(d, &f, &peer.describe());
-                log_error(0, code, &text);
+                peer.tls_failure(&f, t.cert_info().as_ref(), first, sid);
                 framer.close(&mut cb);
                 Took::Close
             }
@@ -663,7 +663,40 @@ impl Session {
     }
 }
 
+/// Writes TLS log lines with their severities.
+fn emit(lines: &[tls::texts::LogLine]) {
+    use tls::texts::Severity;
+    for l in lines {
+        match l.severity {
+            Severity::Err => log_error(0, l.code, &l.text),
+            Severity::Warning => log_msg(0, l.code, LOG_WARNING, &l.text),
+            Severity::Info => log_msg(0, l.code, LOG_INFO, &l.text),
+        }
+    }
+}
+
 impl Peer {
+    /// Logs why a TLS session fails, in the named driver's words.
+    fn tls_failure(
+        &self,
+        f: &tls::TlsFailure,
+        info: Option<&tls::identity::CertInfo>,
+        first_data: bool,
+        session: *const Session,
+    ) {
+        let Some(srv) = self.input.tls.as_ref() else {
+            return;
+        };
+        let ctx = tls::texts::Ctx {
+            host: &self.host,
+            ip: &self.ip_str,
+            session: format!("{session:p}"),
+            input_name: &self.input.cfg.name,
+            first_data,
+        };
+        emit(&tls::texts::failure(srv.driver, f, info, srv.check.policy.auth, &ctx));
+    }
+
     /// `<host> (<ip>:<port>)`, as current upstream names a peer.
     fn describe(&self) -> String {
         format!("{} ({}:{})", self.host, self.ip_str, self.port_num)
@@ -1362,11 +1395,7 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
             Ok(0) => {
                 let aborted = s.tls.as_mut().and_then(|tl| tl.eof().err());
                 match aborted {
-                    Some(f) => {
-                        let d = s.peer.input.tls.as_ref().map_or(tls::Driver::Gtls, |x| x.driver);
-                        let (code, text) = tls::texts::failure(d, &f, &s.peer.describe());
-                        log_error(0, code, &text);
-                    }
+                    Some(f) => s.peer.tls_failure(&f, None, false, s as *const _),
                     None => s.peer.closed_by_peer(s as *const _),
                 }
                 s.process(&[], &mut w.batch, true);

@@ -28,8 +28,8 @@ pub enum ChainError {
     NotYetValid,
     /// The CRL of an issuer lists the certificate.
     Revoked,
-    /// The chain is longer than the configured verify depth.
-    TooDeep { depth: usize, max: usize },
+    /// More intermediate CAs in the path than the verify depth allows.
+    TooDeep { max: usize },
     /// The peer certificate lacks the clientAuth extended key purpose.
     Purpose,
     /// Anything else webpki refused (signature, encoding, constraints).
@@ -52,8 +52,9 @@ pub struct ChainPolicy {
     pub permit_expired: bool,
     /// checkExtendedKeyPurpose: the peer certificate must allow TLS client use.
     pub check_purpose: bool,
-    /// tlsVerifyDepth: most certificates in the path, leaf and anchor included (0 = no bound).
-    pub max_depth: usize,
+    /// Most intermediate CAs in the verified path (OpenSSL's verify depth;
+    /// leaf and trust anchor not counted); `None` = no bound.
+    pub max_intermediates: Option<usize>,
 }
 
 /// clientAuth (1.3.6.1.5.5.7.3.2).
@@ -144,12 +145,9 @@ impl Anchors {
         let algs = rustls::crypto::ring::default_provider()
             .signature_verification_algorithms
             .all;
-        let mut depth = 0usize;
-        let max = policy.max_depth;
+        let max = policy.max_intermediates;
         let path_check = |p: &webpki::VerifiedPath<'_>| -> Result<(), webpki::Error> {
-            // leaf + intermediates + anchor
-            let n = 2 + p.intermediate_certificates().count();
-            if max > 0 && n > max {
+            if max.is_some_and(|m| p.intermediate_certificates().count() > m) {
                 return Err(webpki::Error::MaximumPathDepthExceeded);
             }
             Ok(())
@@ -175,10 +173,7 @@ impl Anchors {
                 Some(&path_check),
             )
         };
-        r.map(|p| {
-            depth = 2 + p.intermediate_certificates().count();
-            depth
-        })
+        r.map(|p| 2 + p.intermediate_certificates().count())
     }
 }
 
@@ -191,8 +186,7 @@ fn map_error(e: webpki::Error, policy: ChainPolicy) -> ChainError {
         E::CertNotValidYet { .. } => ChainError::NotYetValid,
         E::CertRevoked => ChainError::Revoked,
         E::MaximumPathDepthExceeded => ChainError::TooDeep {
-            depth: policy.max_depth + 1,
-            max: policy.max_depth,
+            max: policy.max_intermediates.unwrap_or(0),
         },
         E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) => ChainError::Purpose,
         other => ChainError::Invalid(format!("{other:?}")),

@@ -57,3 +57,111 @@ pub fn subject(cert: &CertificateDer<'_>) -> String {
         .map(|(_, x)| x.subject().to_string())
         .unwrap_or_default()
 }
+
+/// What the drivers print about a refused certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CertInfo {
+    /// Certificates the peer sent.
+    pub count: usize,
+    /// Validity, in ctime format (UTC): `Wed Dec 12 15:25:22 2018`.
+    pub not_before: String,
+    pub not_after: String,
+    /// Public key algorithm as GnuTLS names it (`RSA`, `EC/ECDSA`, ...).
+    pub key_alg: String,
+    /// Subject and issuer, RFC 4514 (GnuTLS: last RDN first, `,`-joined).
+    pub subject_rfc4514: String,
+    pub issuer_rfc4514: String,
+    /// Subject and issuer as OpenSSL's one-line form (`/C=US/O=Org/CN=name`).
+    pub subject_oneline: String,
+    pub issuer_oneline: String,
+    /// SAN dNSName entries.
+    pub dns: Vec<String>,
+}
+
+fn attr_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.11" => "OU",
+        "2.5.4.10" => "O",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.6" => "C",
+        "2.5.4.9" => "street",
+        "2.5.4.5" => "serialNumber",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        "1.2.840.113549.1.9.1" => "emailAddress",
+        _ => return None,
+    })
+}
+
+/// (name, value) pairs of a DN in certificate order.
+fn dn_pairs(n: &x509_parser::x509::X509Name<'_>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for rdn in n.iter_rdn() {
+        for atv in rdn.iter() {
+            let oid = atv.attr_type().to_id_string();
+            let name = attr_name(&oid).map(str::to_string).unwrap_or(oid);
+            let value = atv.as_str().map(str::to_string).unwrap_or_else(|_| "#".to_string());
+            out.push((name, value));
+        }
+    }
+    out
+}
+
+fn rfc4514(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("{k}={}", v.replace(',', "\\,")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn oneline(pairs: &[(String, String)]) -> String {
+    pairs.iter().map(|(k, v)| format!("/{k}={v}")).collect()
+}
+
+fn ctime(t: &x509_parser::time::ASN1Time) -> String {
+    let d = t.to_datetime();
+    let wd = d.weekday().to_string();
+    let mo = d.month().to_string();
+    format!(
+        "{} {} {:2} {:02}:{:02}:{:02} {}",
+        &wd[..3],
+        &mo[..3],
+        d.day(),
+        d.hour(),
+        d.minute(),
+        d.second(),
+        d.year()
+    )
+}
+
+/// Describes the leaf of `certs` for a refusal's log lines.
+pub fn info(certs: &[CertificateDer<'_>]) -> Option<CertInfo> {
+    let leaf = certs.first()?;
+    let (_, x) = X509Certificate::from_der(leaf.as_ref()).ok()?;
+    let subject = dn_pairs(x.subject());
+    let issuer = dn_pairs(x.issuer());
+    let key_alg = match x.public_key().algorithm.algorithm.to_id_string().as_str() {
+        "1.2.840.113549.1.1.1" => "RSA",
+        "1.2.840.10045.2.1" => "EC/ECDSA",
+        "1.3.101.112" => "EdDSA (Ed25519)",
+        "1.3.101.113" => "EdDSA (Ed448)",
+        "1.2.840.113549.1.1.10" => "RSA-PSS",
+        _ => "UNKNOWN",
+    }
+    .to_string();
+    Some(CertInfo {
+        count: certs.len(),
+        not_before: ctime(&x.validity().not_before),
+        not_after: ctime(&x.validity().not_after),
+        key_alg,
+        subject_rfc4514: rfc4514(&subject),
+        issuer_rfc4514: rfc4514(&issuer),
+        subject_oneline: oneline(&subject),
+        issuer_oneline: oneline(&issuer),
+        dns: names(leaf).map(|n| n.dns).unwrap_or_default(),
+    })
+}

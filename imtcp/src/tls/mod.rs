@@ -73,70 +73,251 @@ pub struct TlsServer {
     pub check: Arc<PeerCheck>,
 }
 
-/// A setup problem: the text for rsyslog's log (the input is not started).
+/// A setup problem: the driver's lines for rsyslog's log and the code the
+/// listener setup fails with (the input is not started).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetupError(pub String);
+pub struct SetupError {
+    pub code: rsyslog_ffi::abi::RsRetVal,
+    pub lines: Vec<texts::LogLine>,
+}
 
-/// Warnings the setup produced (logged, the input still starts).
-pub type Warnings = Vec<String>;
+impl SetupError {
+    fn one(code: rsyslog_ffi::abi::RsRetVal, text: String) -> SetupError {
+        SetupError {
+            code,
+            lines: vec![texts::LogLine {
+                severity: texts::Severity::Err,
+                code,
+                text,
+            }],
+        }
+    }
+}
 
-fn read_certs(path: &str, what: &str) -> Result<Vec<CertificateDer<'static>>, SetupError> {
-    let data = std::fs::read(path).map_err(|e| SetupError(format!("error reading {what} file '{path}': {e}")))?;
+/// Lines the setup logs while the listener still starts.
+pub type Warnings = Vec<texts::LogLine>;
+
+/// Why a PEM file gave nothing usable.
+#[derive(Debug)]
+enum PemError {
+    Read(std::io::Error),
+    Parse(String),
+    Empty,
+}
+
+impl std::fmt::Display for PemError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PemError::Read(e) => write!(f, "{e}"),
+            PemError::Parse(e) => write!(f, "{e}"),
+            PemError::Empty => write!(f, "no PEM certificate found"),
+        }
+    }
+}
+
+fn read_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, PemError> {
+    let data = std::fs::read(path).map_err(PemError::Read)?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&data)
         .collect::<Result<_, _>>()
-        .map_err(|e| SetupError(format!("error parsing {what} file '{path}': {e}")))?;
+        .map_err(|e| PemError::Parse(e.to_string()))?;
     if certs.is_empty() {
-        return Err(SetupError(format!("{what} file '{path}' holds no PEM certificate")));
+        return Err(PemError::Empty);
     }
     Ok(certs)
 }
 
+fn read_crls(path: &str) -> Result<Vec<Vec<u8>>, PemError> {
+    let data = std::fs::read(path).map_err(PemError::Read)?;
+    let crls: Vec<Vec<u8>> = CertificateRevocationListDer::pem_slice_iter(&data)
+        .map(|r| r.map(|c| c.as_ref().to_vec()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| PemError::Parse(e.to_string()))?;
+    if crls.is_empty() {
+        return Err(PemError::Parse("no PEM CRL found".into()));
+    }
+    Ok(crls)
+}
+
 impl TlsServer {
-    /// Builds the listener's TLS configuration. `priority` is
-    /// gnutlsPriorityString; what rustls cannot honour of it is returned as
-    /// a warning.
+    /// Builds the listener's TLS configuration, with the outcomes of the
+    /// named C driver for missing or broken files and settings. `priority`
+    /// is gnutlsPriorityString.
     pub fn new(
         driver: Driver,
         files: &TlsFiles,
         policy: PeerPolicy,
         priority: Option<&str>,
     ) -> Result<(TlsServer, Warnings), SetupError> {
-        let mut warnings = Vec::new();
-        let (Some(cert_file), Some(key_file)) = (&files.cert, &files.key) else {
-            return Err(SetupError(match (&files.cert, &files.key) {
-                (None, None) => "no certificate file and no key file are set (streamDriver.certFile, streamDriver.keyFile or global DefaultNetstreamDriverCertFile/KeyFile); rustls has no anonymous cipher suites, so a TLS listener needs both".to_string(),
-                (None, _) => "no certificate file is set (streamDriver.certFile or global DefaultNetstreamDriverCertFile)".to_string(),
-                _ => "no key file is set (streamDriver.keyFile or global DefaultNetstreamDriverKeyFile)".to_string(),
-            }));
-        };
-        let chain = read_certs(cert_file, "certificate")?;
-        let key = PrivateKeyDer::from_pem_file(key_file)
-            .map_err(|e| SetupError(format!("error reading key file '{key_file}': {e}")))?;
-
-        let mut ca_certs = Vec::new();
-        if let Some(ca) = &files.ca {
-            ca_certs.extend(read_certs(ca, "CA")?);
+        use rsyslog_ffi::ret;
+        let mut warnings: Warnings = Vec::new();
+        let d = driver.name();
+        let ossl = driver == Driver::Ossl;
+        // Setters the driver refuses (nsd_*.c SetPermPeers, SetCheckExtendedKeyUsage, SetPrioritizeSAN).
+        if !policy.permitted.is_empty() && matches!(policy.auth, AuthMode::Anon | AuthMode::CertValid) {
+            return Err(SetupError::one(
+                ret::VALUE_NOT_IN_THIS_MODE,
+                format!("authentication not supported by {d} netstream driver in the configured authentication mode - ignored"),
+            ));
         }
+        if ossl && policy.check_purpose {
+            return Err(SetupError::one(
+                ret::VALUE_NOT_SUPPORTED,
+                "error: driver ChkExtendedKeyUsage 1 not supported by ossl netstream driver".to_string(),
+            ));
+        }
+        if ossl && policy.prioritize_san {
+            return Err(SetupError::one(
+                ret::VALUE_NOT_SUPPORTED,
+                "error: driver prioritizeSan 1 not supported by ossl netstream driver".to_string(),
+            ));
+        }
+        let access = |what: &str| {
+            format!(
+                "Error: {what} could not be accessed. Check at least: 1) file path is correct, 2) file exist, \
+                 3) permissions are correct, 4) file content is correct. OpenSSL error info may follow in next messages"
+            )
+        };
+        let stack = |e: &PemError| texts::LogLine {
+            severity: texts::Severity::Err,
+            code: ret::NO_ERRCODE,
+            text: format!("net_ossl:remote '(null)' OpenSSL Error Stack: {e}"),
+        };
+        let ossl_fail = |code, what: &str, e: &PemError| SetupError {
+            code,
+            lines: vec![
+                texts::LogLine {
+                    severity: texts::Severity::Err,
+                    code,
+                    text: access(what),
+                },
+                stack(e),
+            ],
+        };
+
+        // CA: extra CA files (ossl loads them first), then the CA file.
+        let mut ca_certs = Vec::new();
         if let Some(extra) = &files.ca_extra {
             for f in extra.split(',').map(str::trim).filter(|f| !f.is_empty()) {
-                ca_certs.extend(read_certs(f, "extra CA")?);
+                match read_certs(f) {
+                    Ok(c) => ca_certs.extend(c),
+                    Err(e) => {
+                        let mut fail = SetupError::one(
+                            ret::TLS_CERT_ERR,
+                            format!(
+                                "Error: Extra Certificate file could not be accessed. Check at least: 1) file path is correct, 2) file exist, 3) permissions are correct, 4) file content is correct. OpenSSL error info may follow in next messages ('{f}')"
+                            ),
+                        );
+                        fail.lines.push(stack(&e));
+                        return Err(fail);
+                    }
+                }
             }
         }
-        let mut anchors = chain::Anchors::from_ca_certs(&ca_certs).map_err(SetupError)?;
+        match &files.ca {
+            None => warnings.push(texts::LogLine {
+                severity: texts::Severity::Warning,
+                code: ret::CA_CERT_MISSING,
+                text: "Warning: CA certificate is not set".to_string(),
+            }),
+            Some(ca) => {
+                match read_certs(ca) {
+                    Ok(c) => ca_certs.extend(c),
+                    Err(e) if ossl => return Err(ossl_fail(ret::TLS_CERT_ERR, "CA certificate", &e)),
+                    Err(PemError::Read(_)) => return Err(SetupError::one(
+                        ret::GNUTLS_ERR,
+                        format!(
+                            "error reading certificate file '{ca}' - a common cause is that the file  does not exist"
+                        ),
+                    )),
+                    // GnuTLS imports no certificate from such a file and starts; peers then fail.
+                    Err(e) => warnings.push(texts::LogLine {
+                        severity: texts::Severity::Warning,
+                        code: ret::GNUTLS_ERR,
+                        text: format!(
+                            "CA file '{ca}' holds no usable certificate ({e}): every peer certificate check will fail"
+                        ),
+                    }),
+                }
+            }
+        }
+        let mut anchors =
+            chain::Anchors::from_ca_certs(&ca_certs).map_err(|e| SetupError::one(ret::TLS_CERT_ERR, e))?;
         if let Some(crl) = &files.crl {
-            let data = std::fs::read(crl).map_err(|e| SetupError(format!("error reading CRL file '{crl}': {e}")))?;
-            let crls: Vec<Vec<u8>> = CertificateRevocationListDer::pem_slice_iter(&data)
-                .map(|r| r.map(|c| c.as_ref().to_vec()))
-                .collect::<Result<_, _>>()
-                .map_err(|e| SetupError(format!("error parsing CRL file '{crl}': {e}")))?;
-            anchors.add_crls(&crls).map_err(SetupError)?;
+            match read_crls(crl) {
+                Ok(crls) => anchors
+                    .add_crls(&crls)
+                    .map_err(|e| SetupError::one(ret::CRL_INVALID, e))?,
+                Err(e) if ossl => return Err(ossl_fail(ret::CRL_INVALID, "CRL", &e)),
+                Err(PemError::Read(_)) => {
+                    return Err(SetupError::one(
+                        ret::GNUTLS_ERR,
+                        format!("error reading Certificate revocation list (CRL) '{crl}' - a common cause is that the file  does not exist"),
+                    ))
+                }
+                Err(e) => {
+                    return Err(SetupError::one(
+                        ret::GNUTLS_ERR,
+                        format!("unexpected GnuTLS error reading Certificate revocation list (CRL) in nsd_gtls.c: {e}"),
+                    ))
+                }
+            }
         }
-        if policy.auth != AuthMode::Anon && ca_certs.is_empty() {
-            return Err(SetupError(format!(
-                "authMode {} needs a CA file (streamDriver.CAFile or global DefaultNetstreamDriverCAFile)",
-                policy.auth.name()
-            )));
-        }
+
+        // Our certificate and key.
+        let (cert_file, key_file) = match (&files.cert, &files.key) {
+            (Some(c), Some(k)) => (c.clone(), k.clone()),
+            (c, k) => {
+                let mut lines = Vec::new();
+                let w = |code, gtls: &str, ossl_text: &str| texts::LogLine {
+                    severity: texts::Severity::Warning,
+                    code,
+                    text: if ossl { ossl_text.to_string() } else { gtls.to_string() },
+                };
+                if c.is_none() {
+                    lines.push(w(
+                        ret::CERT_MISSING,
+                        "warning: certificate file is not set",
+                        "Warning: Certificate file is not set",
+                    ));
+                }
+                if k.is_none() {
+                    lines.push(w(
+                        ret::CERTKEY_MISSING,
+                        "warning: key file is not set",
+                        "Warning: Key file is not set",
+                    ));
+                }
+                lines.push(texts::LogLine {
+                    severity: texts::Severity::Err,
+                    code: ret::CERT_MISSING,
+                    text: format!(
+                        "imtcp: a TLS listener without certificate and key would serve only anonymous cipher suites, which rustls does not have ({d} driver); set streamDriver.certFile and streamDriver.keyFile (or the global DefaultNetstreamDriverCertFile/KeyFile)"
+                    ),
+                });
+                return Err(SetupError {
+                    code: ret::CERT_MISSING,
+                    lines,
+                });
+            }
+        };
+        let chain = match read_certs(&cert_file) {
+            Ok(c) => c,
+            Err(e) if ossl => return Err(ossl_fail(ret::TLS_CERT_ERR, "Certificate file", &e)),
+            Err(e) => return Err(gtls_our_cert_error(&cert_file, &key_file, &e)),
+        };
+        let key = match PrivateKeyDer::from_pem_file(&key_file) {
+            Ok(k) => k,
+            Err(e) => {
+                let e = match e {
+                    rustls::pki_types::pem::Error::Io(io) => PemError::Read(io),
+                    other => PemError::Parse(format!("{other:?}")),
+                };
+                if ossl {
+                    return Err(ossl_fail(ret::TLS_KEY_ERR, "Key", &e));
+                }
+                return Err(gtls_our_cert_error(&cert_file, &key_file, &e));
+            }
+        };
 
         let mut provider = rustls::crypto::ring::default_provider();
         let mut versions: Vec<&'static rustls::SupportedProtocolVersion> =
@@ -144,13 +325,20 @@ impl TlsServer {
         if let Some(p) = priority {
             let pr = priority::Priority::parse(p);
             if !pr.ignored.is_empty() {
-                warnings.push(format!(
-                    "gnutlsPriorityString: rustls cannot honour '{}'; ignored",
-                    pr.ignored.join("', '")
-                ));
+                warnings.push(texts::LogLine {
+                    severity: texts::Severity::Warning,
+                    code: ret::NO_ERRCODE,
+                    text: format!(
+                        "imtcp: gnutlsPriorityString: rustls cannot honour '{}'; ignored",
+                        pr.ignored.join("', '")
+                    ),
+                });
             }
             if let Some(problem) = pr.problem() {
-                return Err(SetupError(format!("gnutlsPriorityString '{p}': {problem}")));
+                return Err(SetupError::one(
+                    ret::CONFIG_ERROR,
+                    format!("imtcp: gnutlsPriorityString '{p}': {problem}"),
+                ));
             }
             versions.retain(|v| {
                 if v.version == rustls::ProtocolVersion::TLSv1_3 {
@@ -170,6 +358,13 @@ impl TlsServer {
             })
             .collect();
         let check = Arc::new(PeerCheck::new(policy, anchors));
+        for bad in check.invalid_patterns() {
+            warnings.push(texts::LogLine {
+                severity: texts::Severity::Err,
+                code: ret::INVALID_WILDCARD,
+                text: format!("error compiling wildcard expression '{bad}'"),
+            });
+        }
         let algs = provider.signature_verification_algorithms;
         let verifier = Arc::new(PostHandshakeVerifier {
             offer: check.policy.auth != AuthMode::Anon,
@@ -179,17 +374,17 @@ impl TlsServer {
         let provider = Arc::new(provider);
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&versions)
-            .map_err(|e| SetupError(format!("TLS setup failed: {e}")))?
+            .map_err(|e| SetupError::one(ret::TLS_CERT_ERR, format!("imtcp: TLS setup failed: {e}")))?
             .with_client_cert_verifier(verifier)
             .with_single_cert(chain, key)
             .map_err(|e| {
-                SetupError(format!(
-                    "certificate file '{cert_file}' and key file '{key_file}' do not form a usable pair: {e}"
-                ))
+                SetupError::one(
+                    ret::TLS_KEY_ERR,
+                    format!("imtcp: certificate file '{cert_file}' and key file '{key_file}' do not form a usable pair: {e}"),
+                )
             })?;
         // Senders reconnect rarely and never resume: no tickets to compute and send.
         config.send_tls13_tickets = 0;
-        config.ignore_client_order = false;
         Ok((
             TlsServer {
                 driver,
@@ -198,6 +393,32 @@ impl TlsServer {
             },
             warnings,
         ))
+    }
+}
+
+/// gtls: our certificate or key could not be read (nsd_gtls.c gtlsAddOurCert).
+fn gtls_our_cert_error(cert: &str, key: &str, e: &PemError) -> SetupError {
+    use rsyslog_ffi::ret;
+    let (n, msg) = match e {
+        PemError::Read(_) => (-64, "Error while reading file."),
+        _ => (-34, "Base64 decoding error."),
+    };
+    let mut lines = Vec::new();
+    if let PemError::Read(_) = e {
+        lines.push(texts::LogLine {
+            severity: texts::Severity::Err,
+            code: ret::GNUTLS_ERR,
+            text: "error reading file - a common cause is that the file  does not exist".to_string(),
+        });
+    }
+    lines.push(texts::LogLine {
+        severity: texts::Severity::Err,
+        code: ret::GNUTLS_ERR,
+        text: format!("error adding our certificate. GnuTLS error {n}, message: '{msg}', key: '{key}', cert: '{cert}'"),
+    });
+    SetupError {
+        code: ret::GNUTLS_ERR,
+        lines,
     }
 }
 

@@ -1,8 +1,16 @@
-//! The post-handshake check of a peer: what authMode asks for, with the C
-//! drivers' outcomes (the texts are made by the session, which knows the peer).
+//! The post-handshake check of a peer: what authMode asks for, with the
+//! accept/reject outcomes of the C driver the config names (gtls and ossl
+//! differ; mbedtls is treated as gtls). The texts are made by
+//! [`super::texts`], which knows the peer.
+//!
+//! Where a C driver accepts what it should not (gtls lets an expired
+//! certificate with an unknown signer through when expired certificates are
+//! permitted; ossl sometimes skips the name check, see the README), every
+//! check is still made here.
 
 use super::chain::{Anchors, ChainError, ChainPolicy};
 use super::identity;
+use super::Driver;
 use rustls_pki_types::{CertificateDer, UnixTime};
 
 /// streamDriver.authMode
@@ -58,11 +66,13 @@ impl Expired {
 /// What the check of one input asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerPolicy {
+    pub driver: Driver,
     pub auth: AuthMode,
     pub expired: Expired,
     pub check_purpose: bool,
     pub prioritize_san: bool,
-    /// tlsVerifyDepth (0: the driver's default).
+    /// tlsVerifyDepth (0: the driver's default). gtls: most certificates
+    /// the peer may send (leaf included); ossl: most intermediate CAs.
     pub verify_depth: usize,
     /// permittedPeer entries, as configured.
     pub permitted: Vec<String>,
@@ -75,15 +85,20 @@ pub enum Rejection {
     NoCertificate,
     /// The chain does not verify.
     Chain(ChainError),
+    /// gtls: the peer sent more certificates than the verify depth.
+    TooManyCertificates { sent: usize, max: usize },
     /// The certificate could not be parsed for its names.
     Unparsable,
-    /// x509/name: no name of the certificate is permitted.
-    Name { names: Vec<String> },
-    /// x509/fingerprint: the fingerprint is not permitted.
-    Fingerprint { sha1: String, sha256: String },
+    /// x509/name: no name of the certificate is permitted (the names as
+    /// the driver lists them: gtls `DNSname: a; CN: b; `, ossl the subject).
+    Name { names: String },
+    /// ossl x509/name without any permittedPeer.
+    NoPermittedPeers,
+    /// x509/fingerprint: the fingerprint is not permitted (SHA1 notation).
+    Fingerprint { sha1: String },
 }
 
-/// A peer that passed: for the log and for the (later) property of the sender.
+/// A peer that passed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Accepted {
     /// A certificate was expired and permitExpiredCerts="warn" let it through.
@@ -107,8 +122,8 @@ impl PeerCheck {
     /// Checks the certificates a peer sent (leaf first) at `now`.
     pub fn check(&self, certs: Option<&[CertificateDer<'_>]>, now: UnixTime) -> Result<Accepted, Rejection> {
         let p = &self.policy;
-        let leaf_and_rest = certs.and_then(|c| c.split_first());
-        let Some((leaf, intermediates)) = leaf_and_rest else {
+        let all = certs.unwrap_or(&[]);
+        let Some((leaf, intermediates)) = all.split_first() else {
             return if p.auth == AuthMode::Anon {
                 Ok(Accepted::default())
             } else {
@@ -119,85 +134,190 @@ impl PeerCheck {
             subject: Some(identity::subject(leaf)),
             ..Accepted::default()
         };
+        let ossl = p.driver == Driver::Ossl;
+        // gtls checks only the fingerprint in x509/fingerprint mode; ossl has
+        // verified the chain during the handshake in every mode but anon.
+        let chain_wanted = match p.auth {
+            AuthMode::Anon => false,
+            AuthMode::Fingerprint => ossl,
+            AuthMode::CertValid | AuthMode::Name => true,
+        };
+        if chain_wanted {
+            if !ossl && p.verify_depth > 0 && all.len() > p.verify_depth {
+                return Err(Rejection::TooManyCertificates {
+                    sent: all.len(),
+                    max: p.verify_depth,
+                });
+            }
+            let chain_policy = ChainPolicy {
+                permit_expired: p.expired != Expired::Deny,
+                check_purpose: p.check_purpose && !ossl,
+                max_intermediates: (ossl && p.verify_depth > 0).then_some(p.verify_depth),
+            };
+            let c = self
+                .anchors
+                .verify(leaf, intermediates, now, chain_policy)
+                .map_err(Rejection::Chain)?;
+            ok.expired_warning = c.expired && p.expired == Expired::Warn;
+        }
         match p.auth {
-            AuthMode::Anon => return Ok(ok),
+            AuthMode::Anon | AuthMode::CertValid => Ok(ok),
             AuthMode::Fingerprint => {
-                // The fingerprint alone identifies the peer: no chain check (as the C drivers).
                 let sha1 = identity::fingerprint(leaf, false);
                 let sha256 = identity::fingerprint(leaf, true);
+                // Case-sensitive and exact, as both drivers compare.
+                if p.permitted.iter().any(|f| *f == sha1 || *f == sha256) {
+                    Ok(ok)
+                } else {
+                    Err(Rejection::Fingerprint { sha1 })
+                }
+            }
+            AuthMode::Name if ossl => {
+                if p.permitted.is_empty() {
+                    return Err(Rejection::NoPermittedPeers);
+                }
+                let info = identity::info(all).ok_or(Rejection::Unparsable)?;
+                let names = identity::names(leaf).ok_or(Rejection::Unparsable)?;
                 let hit = p
                     .permitted
                     .iter()
-                    .any(|f| f.eq_ignore_ascii_case(&sha1) || f.eq_ignore_ascii_case(&sha256));
-                return if hit {
+                    .any(|pat| wildcard_match(pat, &info.subject_oneline) == Some(true) || check_host(&names, pat));
+                if hit {
                     Ok(ok)
                 } else {
-                    Err(Rejection::Fingerprint { sha1, sha256 })
-                };
+                    Err(Rejection::Name {
+                        names: info.subject_oneline,
+                    })
+                }
             }
-            AuthMode::CertValid | AuthMode::Name => {}
-        }
-        let chain_policy = ChainPolicy {
-            permit_expired: p.expired != Expired::Deny,
-            check_purpose: p.check_purpose,
-            max_depth: p.verify_depth,
-        };
-        let c = self
-            .anchors
-            .verify(leaf, intermediates, now, chain_policy)
-            .map_err(Rejection::Chain)?;
-        ok.expired_warning = c.expired && p.expired == Expired::Warn;
-        if p.auth == AuthMode::Name {
-            let names = identity::names(leaf).ok_or(Rejection::Unparsable)?;
-            let candidates = names_to_match(&names, p.prioritize_san);
-            if !candidates
-                .iter()
-                .any(|n| p.permitted.iter().any(|pat| name_matches(pat, n)))
-            {
-                return Err(Rejection::Name { names: candidates });
+            AuthMode::Name => {
+                let names = identity::names(leaf).ok_or(Rejection::Unparsable)?;
+                let mut listed = String::new();
+                for d in &names.dns {
+                    listed.push_str(&format!("DNSname: {d}; "));
+                    if self.permits(d) {
+                        return Ok(ok);
+                    }
+                }
+                if !p.prioritize_san || names.dns.is_empty() {
+                    if let Some(cn) = names.cn.first() {
+                        listed.push_str(&format!("CN: {cn}; "));
+                        if self.permits(cn) {
+                            return Ok(ok);
+                        }
+                    }
+                }
+                Err(Rejection::Name { names: listed })
             }
         }
-        Ok(ok)
+    }
+
+    fn permits(&self, name: &str) -> bool {
+        self.policy
+            .permitted
+            .iter()
+            .any(|pat| wildcard_match(pat, name) == Some(true))
+    }
+
+    /// permittedPeer entries whose wildcard rsyslog cannot compile.
+    pub fn invalid_patterns(&self) -> Vec<&str> {
+        self.policy
+            .permitted
+            .iter()
+            .filter(|p| wildcard_match(p, "").is_none())
+            .map(String::as_str)
+            .collect()
     }
 }
 
-/// The names x509/name compares: the SAN dNSNames, and the CN unless
-/// prioritizeSAN is on and the certificate has a dNSName.
-pub fn names_to_match(n: &identity::Names, prioritize_san: bool) -> Vec<String> {
-    let mut out = n.dns.clone();
-    if !prioritize_san || n.dns.is_empty() {
-        out.extend(n.cn.iter().cloned());
-    }
-    out
-}
-
-/// permittedPeer matching: a name matches an entry equal to it (ASCII case
-/// folded) or a wildcard entry. In a wildcard entry each dot-separated
-/// component is matched on its own: `*` matches any one component, `ab*` and
-/// `*ab` a component starting or ending with `ab`; a leading `*.` component
-/// ... see the driver facts.
-pub fn name_matches(pattern: &str, name: &str) -> bool {
+/// rsyslog's permittedPeer match (net.c), case-sensitive: without `*` the
+/// strings must be equal; with `*` both are split at `.` into labels, the
+/// label counts must be equal and each label must match: `*` any label,
+/// `*abc` a label ending in `abc`, `abc*` one starting with it. `None` when
+/// a label has another form (`a*b`, `**`, `*a*`): rsyslog cannot compile it.
+pub fn wildcard_match(pattern: &str, name: &str) -> Option<bool> {
     if !pattern.contains('*') {
-        return pattern.eq_ignore_ascii_case(name);
+        return Some(pattern == name);
     }
-    let pc: Vec<&str> = pattern.split('.').collect();
-    let nc: Vec<&str> = name.split('.').collect();
-    if pc.len() != nc.len() {
-        return false;
+    let pl: Vec<&str> = pattern.split('.').collect();
+    let mut valid = true;
+    for l in &pl {
+        let stars = l.matches('*').count();
+        let ok = stars == 0 || *l == "*" || (stars == 1 && (l.starts_with('*') || l.ends_with('*')));
+        valid &= ok;
     }
-    pc.iter().zip(&nc).all(|(p, n)| component_matches(p, n))
+    if !valid {
+        return None;
+    }
+    let nl: Vec<&str> = name.split('.').collect();
+    if pl.len() != nl.len() {
+        return Some(false);
+    }
+    Some(pl.iter().zip(&nl).all(|(p, n)| {
+        if *p == "*" {
+            true
+        } else if let Some(suffix) = p.strip_prefix('*') {
+            n.ends_with(suffix)
+        } else if let Some(prefix) = p.strip_suffix('*') {
+            n.starts_with(prefix)
+        } else {
+            p == n
+        }
+    }))
 }
 
-fn component_matches(p: &str, n: &str) -> bool {
-    let (p, n) = (p.to_ascii_lowercase(), n.to_ascii_lowercase());
-    if p == "*" {
-        return true;
+/// OpenSSL's X509_check_host as the ossl driver calls it: the DNS SANs, or
+/// the CN when there is no DNS SAN; ASCII case-insensitive; a `*` is honoured
+/// only as the whole leftmost label of the certificate's name.
+pub fn check_host(names: &identity::Names, host: &str) -> bool {
+    let candidates: &[String] = if names.dns.is_empty() { &names.cn } else { &names.dns };
+    let host = host.to_ascii_lowercase();
+    candidates.iter().any(|c| {
+        let c = c.to_ascii_lowercase();
+        if let Some(rest) = c.strip_prefix("*.") {
+            // "*.example.com" covers "a.example.com" only, and needs two labels after it.
+            rest.contains('.')
+                && host
+                    .split_once('.')
+                    .is_some_and(|(first, tail)| !first.is_empty() && tail == rest)
+        } else {
+            c == host
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rsyslog_wildcards() {
+        assert_eq!(wildcard_match("a.example.com", "a.example.com"), Some(true));
+        assert_eq!(wildcard_match("A.example.com", "a.example.com"), Some(false));
+        assert_eq!(wildcard_match("*.example.com", "a.example.com"), Some(true));
+        assert_eq!(wildcard_match("*.example.com", "example.com"), Some(false));
+        assert_eq!(wildcard_match("*.example.com", "a.b.example.com"), Some(false));
+        assert_eq!(wildcard_match("*", "single"), Some(true));
+        assert_eq!(wildcard_match("*", "two.labels"), Some(false));
+        assert_eq!(wildcard_match("*client", "rsyslog client"), Some(true));
+        assert_eq!(wildcard_match("web*.example.com", "web01.example.com"), Some(true));
+        assert_eq!(wildcard_match("web*.example.com", "db01.example.com"), Some(false));
+        assert_eq!(wildcard_match("a*b.example.com", "axb.example.com"), None);
+        assert_eq!(wildcard_match("**.example.com", "a.example.com"), None);
+        assert_eq!(wildcard_match("*a*.example.com", "bab.example.com"), None);
     }
-    if let Some(suffix) = p.strip_prefix('*') {
-        return n.ends_with(suffix);
+
+    #[test]
+    fn openssl_host_check() {
+        let n = |dns: &[&str], cn: &[&str]| identity::Names {
+            dns: dns.iter().map(|s| s.to_string()).collect(),
+            cn: cn.iter().map(|s| s.to_string()).collect(),
+        };
+        assert!(check_host(&n(&["client.test"], &["other"]), "CLIENT.test"));
+        assert!(!check_host(&n(&["client.test"], &["other"]), "other"));
+        assert!(check_host(&n(&[], &["other"]), "other"));
+        assert!(check_host(&n(&["*.example.com"], &[]), "a.example.com"));
+        assert!(!check_host(&n(&["*.example.com"], &[]), "a.b.example.com"));
+        assert!(!check_host(&n(&["*.com"], &[]), "example.com"));
     }
-    if let Some(prefix) = p.strip_suffix('*') {
-        return n.starts_with(prefix);
-    }
-    p == n
 }

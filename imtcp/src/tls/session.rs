@@ -36,6 +36,8 @@ pub struct TlsSession {
     check: Arc<PeerCheck>,
     /// The post-handshake check passed (`Some`) — until then no plaintext is read.
     accepted: Option<Accepted>,
+    /// Bytes were fed before (the C drivers' first handshake step is in the accept path).
+    fed: bool,
 }
 
 impl std::fmt::Debug for TlsSession {
@@ -53,6 +55,7 @@ impl TlsSession {
             conn: ServerConnection::new(server.config.clone())?,
             check: server.check.clone(),
             accepted: None,
+            fed: false,
         })
     }
 
@@ -86,6 +89,7 @@ impl TlsSession {
     /// On `Err` the session must be closed (after [`TlsSession::flush`] sent
     /// the alert rustls queued).
     pub fn feed(&mut self, raw: &[u8], scratch: &mut [u8], plain: &mut dyn FnMut(&[u8])) -> Result<Feed, TlsFailure> {
+        self.fed = true;
         let mut rest = raw;
         let mut closed = false;
         loop {
@@ -132,6 +136,17 @@ impl TlsSession {
             return Err(TlsFailure::HandshakeAborted);
         }
         Ok(())
+    }
+
+    /// Nothing was fed before the current [`TlsSession::feed`] call returned
+    /// (true only while handling the first bytes).
+    pub fn fed_before(&self) -> bool {
+        self.fed
+    }
+
+    /// What the log lines say about the peer's certificate.
+    pub fn cert_info(&self) -> Option<super::identity::CertInfo> {
+        self.conn.peer_certificates().and_then(super::identity::info)
     }
 
     /// rustls has bytes to send.

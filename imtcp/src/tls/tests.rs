@@ -154,6 +154,7 @@ fn pki() -> Pki {
 
 fn policy(auth: AuthMode) -> PeerPolicy {
     PeerPolicy {
+        driver: Driver::Gtls,
         auth,
         expired: Expired::Deny,
         check_purpose: false,
@@ -367,55 +368,109 @@ fn crl_revokes() {
 }
 
 #[test]
-fn verify_depth_counts_the_whole_path() {
+fn verify_depth_per_driver() {
     let p = pki();
-    let (_, inter) = leaf(
-        &p.ca,
-        &LeafSpec {
+    // root -> i1 -> i2 -> i3 -> leaf; the client sends leaf and the three intermediates.
+    let mut issuer = None::<Ca>;
+    let mut inters = Vec::new();
+    for n in ["i1", "i2", "i3"] {
+        let spec = LeafSpec {
             is_ca: true,
             eku: vec![],
-            ..client_spec("intermediate")
-        },
-    );
-    let inter = inter.unwrap();
-    let (l, _) = leaf(&inter, &client_spec("deep.test"));
-    let chain = [l.der.clone(), inter.der.clone()];
-    for (depth, ok) in [(0, true), (2, false), (3, true)] {
+            ..client_spec(n)
+        };
+        let (_, c) = leaf(issuer.as_ref().unwrap_or(&p.ca), &spec);
+        let c = c.unwrap();
+        inters.push(c.der.clone());
+        issuer = Some(c);
+    }
+    let (l, _) = leaf(issuer.as_ref().unwrap(), &client_spec("deep.test"));
+    let mut chain = vec![l.der.clone()];
+    chain.extend(inters.iter().rev().cloned());
+    // gtls: certificates sent (4); ossl: intermediates in the path (3).
+    let cases = [
+        (Driver::Gtls, 0, true),
+        (Driver::Gtls, 3, false),
+        (Driver::Gtls, 4, true),
+        (Driver::Ossl, 0, true),
+        (Driver::Ossl, 2, false),
+        (Driver::Ossl, 3, true),
+    ];
+    for (driver, depth, ok) in cases {
         let s = server(
             &p,
             PeerPolicy {
+                driver,
                 verify_depth: depth,
                 ..policy(AuthMode::CertValid)
             },
         );
         let r = exchange(&s, client_config(&p, Some((&chain, &l)), BOTH), b"x\n");
-        assert_eq!(r.is_ok(), ok, "depth {depth}");
+        assert_eq!(r.is_ok(), ok, "{driver:?} depth {depth}");
     }
 }
 
 #[test]
 fn name_mode_matches_permitted_peers() {
     let p = pki();
-    let cases: &[(&[&str], &str, bool)] = &[
-        (&["client.test"], "client.test", true),
-        (&["CLIENT.test"], "client.test", true),
-        (&["other.test"], "client.test", false),
-        (&["*.test"], "client.test", true),
-        (&["*.example.org"], "client.test", false),
+    // (permittedPeer, certificate name, gtls accepts, ossl accepts)
+    let cases: &[(&[&str], &str, bool, bool)] = &[
+        (&["client.test"], "client.test", true, true),
+        // gtls compares case-sensitively, OpenSSL's host check does not.
+        (&["CLIENT.test"], "client.test", false, true),
+        (&["other.test"], "client.test", false, false),
+        // rsyslog wildcards; ossl matches them against the subject line
+        // "/CN=client.test", whose labels are "/CN=client" and "test".
+        (&["*.test"], "client.test", true, true),
+        (&["*.client.test"], "a.client.test", true, true),
+        (&["*.client.test"], "client.test", false, false),
+        (&["*.example.org"], "client.test", false, false),
+        (&[], "client.test", false, false),
     ];
-    for (permitted, cn, ok) in cases {
+    for (permitted, cn, gtls, ossl) in cases {
+        for (driver, ok) in [(Driver::Gtls, *gtls), (Driver::Ossl, *ossl)] {
+            let s = server(
+                &p,
+                PeerPolicy {
+                    driver,
+                    permitted: permitted.iter().map(|x| x.to_string()).collect(),
+                    ..policy(AuthMode::Name)
+                },
+            );
+            let r = with_cert(&p, &s, &client_spec(cn));
+            assert_eq!(r.is_ok(), ok, "{driver:?}: {permitted:?} vs {cn}");
+            if !ok {
+                let want_none = driver == Driver::Ossl && permitted.is_empty();
+                match rejection(r) {
+                    Rejection::NoPermittedPeers => assert!(want_none),
+                    Rejection::Name { names } => {
+                        assert!(!want_none);
+                        if driver == Driver::Gtls {
+                            assert_eq!(names, format!("DNSname: {cn}; CN: {cn}; "));
+                        } else {
+                            assert_eq!(names, format!("/CN={cn}"));
+                        }
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+    }
+    // prioritizeSAN (gtls): the CN is not looked at when a DNS SAN exists.
+    let spec = LeafSpec {
+        san: vec!["san.test"],
+        ..client_spec("cn.test")
+    };
+    for (prio, ok) in [(false, true), (true, false)] {
         let s = server(
             &p,
             PeerPolicy {
-                permitted: permitted.iter().map(|x| x.to_string()).collect(),
+                permitted: vec!["cn.test".into()],
+                prioritize_san: prio,
                 ..policy(AuthMode::Name)
             },
         );
-        let r = with_cert(&p, &s, &client_spec(cn));
-        assert_eq!(r.is_ok(), *ok, "{permitted:?} vs {cn}");
-        if !ok {
-            assert!(matches!(rejection(r), Rejection::Name { .. }));
-        }
+        assert_eq!(with_cert(&p, &s, &spec).is_ok(), ok, "prioritizeSAN {prio}");
     }
 }
 
@@ -427,11 +482,14 @@ fn fingerprint_mode() {
     let sha256 = identity::fingerprint(&l.der, true);
     assert!(sha1.starts_with("SHA1:") && sha1.len() == 5 + 20 * 3 - 1);
     assert!(sha256.starts_with("SHA256:") && sha256.len() == 7 + 32 * 3 - 1);
-    for (permitted, ok) in [
+    // Both drivers compare exactly: the notation is case-sensitive.
+    let cases = [
         (sha1.clone(), true),
-        (sha256.to_lowercase(), true),
+        (sha256.clone(), true),
+        (sha256.to_lowercase(), false),
         ("SHA1:00:11".to_string(), false),
-    ] {
+    ];
+    for (permitted, ok) in cases {
         let s = server(
             &p,
             PeerPolicy {
@@ -445,6 +503,29 @@ fn fingerprint_mode() {
             b"x\n",
         );
         assert_eq!(r.is_ok(), ok, "{permitted}");
+        if !ok {
+            assert_eq!(rejection(r), Rejection::Fingerprint { sha1: sha1.clone() });
+        }
+    }
+    // gtls checks only the fingerprint (a certificate of an unknown CA passes),
+    // ossl verifies the chain first.
+    let other = ca("other CA");
+    let (l, _) = leaf(&other, &client_spec("fp.test"));
+    for (driver, ok) in [(Driver::Gtls, true), (Driver::Ossl, false)] {
+        let s = server(
+            &p,
+            PeerPolicy {
+                driver,
+                permitted: vec![identity::fingerprint(&l.der, false)],
+                ..policy(AuthMode::Fingerprint)
+            },
+        );
+        let r = exchange(
+            &s,
+            client_config(&p, Some((std::slice::from_ref(&l.der), &l)), BOTH),
+            b"x\n",
+        );
+        assert_eq!(r.is_ok(), ok, "{driver:?}");
     }
 }
 
@@ -488,13 +569,50 @@ fn setup_errors_name_the_file() {
     let mut f = p.files.clone();
     f.ca = Some("/nonexistent/ca.pem".into());
     let e = TlsServer::new(Driver::Gtls, &f, policy(AuthMode::CertValid), None).unwrap_err();
-    assert!(e.0.contains("/nonexistent/ca.pem"), "{e:?}");
+    assert!(e.lines[0].text.contains("/nonexistent/ca.pem"), "{e:?}");
+    assert_eq!(e.code, rsyslog_ffi::ret::GNUTLS_ERR);
+    let e = TlsServer::new(Driver::Ossl, &f, policy(AuthMode::CertValid), None).unwrap_err();
+    assert!(
+        e.lines[0]
+            .text
+            .starts_with("Error: CA certificate could not be accessed."),
+        "{e:?}"
+    );
+    assert!(e.lines[1].text.contains("OpenSSL Error Stack:"), "{e:?}");
     let mut f = p.files.clone();
     f.key = None;
-    assert!(TlsServer::new(Driver::Gtls, &f, policy(AuthMode::Anon), None).is_err());
+    let e = TlsServer::new(Driver::Gtls, &f, policy(AuthMode::Anon), None).unwrap_err();
+    assert_eq!(e.lines[0].text, "warning: key file is not set");
+    // No CA: a warning, the listener starts, and every peer fails the chain check.
     let mut f = p.files.clone();
     f.ca = None;
-    assert!(TlsServer::new(Driver::Gtls, &f, policy(AuthMode::CertValid), None).is_err());
+    let (s, w) = TlsServer::new(Driver::Gtls, &f, policy(AuthMode::CertValid), None).unwrap();
+    assert_eq!(w[0].text, "Warning: CA certificate is not set");
+    assert_eq!(
+        rejection(with_cert(&p, &s, &client_spec("client.test"))),
+        Rejection::Chain(ChainError::UnknownIssuer)
+    );
+    // Settings the drivers refuse.
+    let peers = PeerPolicy {
+        permitted: vec!["x".into()],
+        ..policy(AuthMode::CertValid)
+    };
+    let e = TlsServer::new(Driver::Gtls, &p.files, peers, None).unwrap_err();
+    assert_eq!(e.code, rsyslog_ffi::ret::VALUE_NOT_IN_THIS_MODE);
+    for (purpose, san) in [(true, false), (false, true)] {
+        let pol = PeerPolicy {
+            driver: Driver::Ossl,
+            check_purpose: purpose,
+            prioritize_san: san,
+            ..policy(AuthMode::CertValid)
+        };
+        assert!(TlsServer::new(Driver::Ossl, &p.files, pol.clone(), None).is_err());
+        let gtls = PeerPolicy {
+            driver: Driver::Gtls,
+            ..pol
+        };
+        assert!(TlsServer::new(Driver::Gtls, &p.files, gtls, None).is_ok());
+    }
 }
 
 #[test]
