@@ -151,7 +151,9 @@ impl PeerCheck {
             }
             let chain_policy = ChainPolicy {
                 permit_expired: p.expired != Expired::Deny,
-                check_purpose: p.check_purpose && !ossl,
+                // OpenSSL checks a client certificate's purpose on its own
+                // (X509_PURPOSE_SSL_CLIENT); gtls only when asked.
+                check_purpose: p.check_purpose || ossl,
                 max_intermediates: (ossl && p.verify_depth > 0).then_some(p.verify_depth),
             };
             let c = self

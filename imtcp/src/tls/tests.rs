@@ -302,6 +302,16 @@ fn certvalid_outcomes() {
         Rejection::Chain(ChainError::Purpose)
     );
     assert!(with_cert(&p, &strict, &client_spec("client.test")).is_ok());
+    // ossl: OpenSSL checks the purpose of a client certificate on its own.
+    let ossl = server(
+        &p,
+        PeerPolicy {
+            driver: Driver::Ossl,
+            ..policy(AuthMode::CertValid)
+        },
+    );
+    assert_eq!(rejection(with_cert(&p, &ossl, &server_only)), Rejection::Chain(ChainError::Purpose));
+    assert!(with_cert(&p, &ossl, &client_spec("client.test")).is_ok());
 }
 
 #[test]
