@@ -223,12 +223,14 @@ impl TlsServer {
                 match read_certs(ca) {
                     Ok(c) => ca_certs.extend(c),
                     Err(e) if ossl => return Err(ossl_fail(ret::TLS_CERT_ERR, "CA certificate", &e)),
-                    Err(PemError::Read(_)) => return Err(SetupError::one(
-                        ret::GNUTLS_ERR,
-                        format!(
+                    Err(PemError::Read(_)) => {
+                        return Err(SetupError::one(
+                            ret::GNUTLS_ERR,
+                            format!(
                             "error reading certificate file '{ca}' - a common cause is that the file  does not exist"
                         ),
-                    )),
+                        ))
+                    }
                     // GnuTLS imports no certificate from such a file and starts; peers then fail.
                     Err(e) => warnings.push(texts::LogLine {
                         severity: texts::Severity::Warning,

@@ -20,6 +20,9 @@ pub enum TlsFailure {
     Rejected(Rejection),
     /// The peer closed before the handshake completed.
     HandshakeAborted,
+    /// rustls refused what an established peer sent (a fatal alert, a bad
+    /// record, a renegotiation it then gave up on).
+    Session(rustls::Error),
 }
 
 /// What feeding bytes did.
@@ -100,7 +103,14 @@ impl TlsSession {
                     Err(e) => return Err(TlsFailure::Protocol(rustls::Error::General(e.to_string()))),
                 }
             }
-            let state = self.conn.process_new_packets().map_err(TlsFailure::Protocol)?;
+            let established = self.accepted.is_some();
+            let state = self.conn.process_new_packets().map_err(|e| {
+                if established {
+                    TlsFailure::Session(e)
+                } else {
+                    TlsFailure::Protocol(e)
+                }
+            })?;
             if self.accepted.is_none() && !self.conn.is_handshaking() {
                 let now = UnixTime::now();
                 let a = self

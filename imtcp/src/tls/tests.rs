@@ -310,7 +310,10 @@ fn certvalid_outcomes() {
             ..policy(AuthMode::CertValid)
         },
     );
-    assert_eq!(rejection(with_cert(&p, &ossl, &server_only)), Rejection::Chain(ChainError::Purpose));
+    assert_eq!(
+        rejection(with_cert(&p, &ossl, &server_only)),
+        Rejection::Chain(ChainError::Purpose)
+    );
     assert!(with_cert(&p, &ossl, &client_spec("client.test")).is_ok());
 }
 

@@ -199,9 +199,17 @@ fn gtls_failure(f: &TlsFailure, info: Option<&CertInfo>, auth: AuthMode, ctx: &C
     };
     match f {
         TlsFailure::Protocol(e) => handshake(gnutls_words(e)),
-        TlsFailure::HandshakeAborted => {
-            handshake("The TLS connection was non-properly terminated.".to_string())
-        }
+        TlsFailure::HandshakeAborted => handshake("The TLS connection was non-properly terminated.".to_string()),
+        TlsFailure::Session(e) => vec![
+            err(
+                ret::GNUTLS_ERR,
+                format!(
+                    "gtls: TLS session with peer '{host}' failed: {} (rustls: {e})",
+                    gnutls_words(e)
+                ),
+            ),
+            ctx.closing(ret::GNUTLS_ERR),
+        ],
         TlsFailure::Rejected(r) => match r {
             Rejection::NoCertificate => {
                 let prefix = if auth == AuthMode::Fingerprint { "error: " } else { "" };
@@ -275,6 +283,17 @@ fn ossl_failure(f: &TlsFailure, info: Option<&CertInfo>, ctx: &Ctx<'_>) -> Vec<L
         TlsFailure::HandshakeAborted => {
             ossl_handshake_failed(ctx, "error:0A000126:SSL routines::unexpected eof while reading")
         }
+        TlsFailure::Session(e) => vec![
+            err(
+                ret::NO_ERRCODE,
+                "SSL_ERROR_SSL Error in 'osslRecordRecv': 'error:00000001:lib(0)::reason(1)(1)' with ret=-1, errno=0(Success), sslapi='SSL_read'\n".to_string(),
+            ),
+            err(
+                ret::NO_ERRCODE,
+                format!("net_ossl:remote '{host}' OpenSSL Error Stack: {}", openssl_words(e)),
+            ),
+            ctx.closing(ret::NO_ERRCODE),
+        ],
         TlsFailure::Rejected(r) => match r {
             Rejection::NoCertificate => {
                 ossl_handshake_failed(ctx, "error:0A0000C7:SSL routines::peer did not return a certificate")
