@@ -347,6 +347,35 @@ fn expired_certificates_per_permit_expired() {
 }
 
 #[test]
+fn permitted_expiry_does_not_excuse_an_unknown_signer() {
+    // gtls accepts this one (its expiry test comes first and ends the check); we do not.
+    let p = pki();
+    let other = ca("other CA");
+    let (l, _) = leaf(
+        &other,
+        &LeafSpec {
+            expired: true,
+            ..client_spec("old.test")
+        },
+    );
+    for mode in [Expired::Permit, Expired::Warn] {
+        let s = server(
+            &p,
+            PeerPolicy {
+                expired: mode,
+                ..policy(AuthMode::CertValid)
+            },
+        );
+        let r = exchange(
+            &s,
+            client_config(&p, Some((std::slice::from_ref(&l.der), &l)), BOTH),
+            b"x\n",
+        );
+        assert_eq!(rejection(r), Rejection::Chain(ChainError::UnknownIssuer), "{mode:?}");
+    }
+}
+
+#[test]
 fn crl_revokes() {
     let mut p = pki();
     let spec = LeafSpec {
