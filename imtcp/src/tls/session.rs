@@ -130,7 +130,10 @@ impl TlsSession {
                 }
             }
             if state.peer_has_closed() {
+                // Anything after close_notify is ignored (RFC 8446 6.1); read_tls
+                // would take no more of it.
                 closed = true;
+                break;
             }
             if rest.is_empty() {
                 break;

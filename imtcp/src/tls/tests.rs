@@ -665,3 +665,39 @@ fn client_hello_detection() {
     assert!(!looks_like_client_hello(b"<13>hello"));
     assert!(!looks_like_client_hello(&[0x16, 0x03]));
 }
+
+#[test]
+fn bytes_after_close_notify_are_ignored() {
+    let p = pki();
+    let s = server(&p, policy(AuthMode::Anon));
+    let mut c = ClientConnection::new(
+        client_config(&p, None, BOTH),
+        ServerName::try_from("localhost").unwrap(),
+    )
+    .unwrap();
+    let mut t = TlsSession::new(&s).unwrap();
+    let mut scratch = vec![0u8; 4096];
+    let mut got = Vec::new();
+    while c.is_handshaking() {
+        let mut wire = Vec::new();
+        while c.wants_write() {
+            c.write_tls(&mut wire).unwrap();
+        }
+        t.feed(&wire, &mut scratch, &mut |b| got.extend_from_slice(b)).unwrap();
+        let mut back = Vec::new();
+        t.flush(&mut back).unwrap();
+        c.read_tls(&mut &back[..]).unwrap();
+        c.process_new_packets().unwrap();
+    }
+    c.writer().write_all(b"<13>last\n").unwrap();
+    c.send_close_notify();
+    let mut wire = Vec::new();
+    while c.wants_write() {
+        c.write_tls(&mut wire).unwrap();
+    }
+    // Trailing garbage in the same read: must neither loop nor fail.
+    wire.extend_from_slice(&[0x17; 10000]);
+    let r = t.feed(&wire, &mut scratch, &mut |b| got.extend_from_slice(b)).unwrap();
+    assert_eq!(r, Feed::PeerClosed);
+    assert_eq!(got, b"<13>last\n");
+}
