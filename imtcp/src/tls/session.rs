@@ -103,31 +103,25 @@ impl TlsSession {
                     Err(e) => return Err(TlsFailure::Protocol(rustls::Error::General(e.to_string()))),
                 }
             }
-            let established = self.accepted.is_some();
-            let state = self.conn.process_new_packets().map_err(|e| {
-                if established {
-                    TlsFailure::Session(e)
-                } else {
-                    TlsFailure::Protocol(e)
+            let state = match self.conn.process_new_packets() {
+                Ok(state) => state,
+                Err(e) => {
+                    // The records before the bad one were processed: if they
+                    // completed the handshake, the peer is checked, and the data
+                    // of an accepted peer is passed on before the session ends.
+                    if self.conn.is_handshaking() {
+                        return Err(TlsFailure::Protocol(e));
+                    }
+                    self.check_peer()?;
+                    self.drain(scratch, plain);
+                    return Err(TlsFailure::Session(e));
                 }
-            })?;
-            if self.accepted.is_none() && !self.conn.is_handshaking() {
-                let now = UnixTime::now();
-                let a = self
-                    .check
-                    .check(self.conn.peer_certificates(), now)
-                    .map_err(TlsFailure::Rejected)?;
-                self.accepted = Some(a);
+            };
+            if !self.conn.is_handshaking() {
+                self.check_peer()?;
             }
             if self.accepted.is_some() && state.plaintext_bytes_to_read() > 0 {
-                loop {
-                    match self.conn.reader().read(scratch) {
-                        Ok(0) => break,
-                        Ok(n) => plain(&scratch[..n]),
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                        Err(_) => break,
-                    }
-                }
+                self.drain(scratch, plain);
             }
             if state.peer_has_closed() {
                 // Anything after close_notify is ignored (RFC 8446 6.1); read_tls
@@ -140,6 +134,28 @@ impl TlsSession {
             }
         }
         Ok(if closed { Feed::PeerClosed } else { Feed::Open })
+    }
+
+    /// Once per session, when the handshake is done: the post-handshake check.
+    fn check_peer(&mut self) -> Result<(), TlsFailure> {
+        if self.accepted.is_none() {
+            let a = self
+                .check
+                .check(self.conn.peer_certificates(), UnixTime::now())
+                .map_err(TlsFailure::Rejected)?;
+            self.accepted = Some(a);
+        }
+        Ok(())
+    }
+
+    /// Passes on all decrypted data rustls holds.
+    fn drain(&mut self, scratch: &mut [u8], plain: &mut dyn FnMut(&[u8])) {
+        loop {
+            match self.conn.reader().read(scratch) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => plain(&scratch[..n]),
+            }
+        }
     }
 
     /// The peer's TCP stream ended: anything still buffered was already

@@ -701,3 +701,41 @@ fn bytes_after_close_notify_are_ignored() {
     assert_eq!(r, Feed::PeerClosed);
     assert_eq!(got, b"<13>last\n");
 }
+
+/// A fuzz finding (tls_session, crash-9792a1a3): the client's last handshake
+/// flight, its first data and a bad byte in one read lost the data.
+#[test]
+fn data_with_the_finished_flight_survives_a_bad_byte_after_it() {
+    let p = pki();
+    let s = server(&p, policy(AuthMode::Anon));
+    let mut c = ClientConnection::new(
+        client_config(&p, None, BOTH),
+        ServerName::try_from("localhost").unwrap(),
+    )
+    .unwrap();
+    let mut t = TlsSession::new(&s).unwrap();
+    let mut scratch = vec![0u8; 4096];
+    // Until the client thinks it is done: its Finished is still queued.
+    while c.is_handshaking() {
+        let mut wire = Vec::new();
+        while c.wants_write() {
+            c.write_tls(&mut wire).unwrap();
+        }
+        t.feed(&wire, &mut scratch, &mut |_| panic!("no data yet")).unwrap();
+        let mut back = Vec::new();
+        t.flush(&mut back).unwrap();
+        c.read_tls(&mut &back[..]).unwrap();
+        c.process_new_packets().unwrap();
+    }
+    c.writer().write_all(b"<13>first\n").unwrap();
+    let mut wire = Vec::new();
+    while c.wants_write() {
+        c.write_tls(&mut wire).unwrap();
+    }
+    wire.push(0x3d);
+    let mut got = Vec::new();
+    let r = t.feed(&wire, &mut scratch, &mut |b| got.extend_from_slice(b));
+    assert!(matches!(r, Err(TlsFailure::Session(_))), "{r:?}");
+    assert!(t.established());
+    assert_eq!(got, b"<13>first\n");
+}
