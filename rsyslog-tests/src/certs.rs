@@ -99,6 +99,9 @@ pub struct Pki {
     pub chain_root: PathBuf,
     /// The intermediate CA certificate of that chain (PEM).
     pub intermediate: PathBuf,
+    /// The intermediate, then the root (PEM): what a client sends besides
+    /// `chained` to present all three certificates.
+    pub intermediate_and_root: PathBuf,
     /// CRL of `ca` listing `revoked` (PEM).
     pub crl: PathBuf,
     pub server: CertFiles,
@@ -242,6 +245,7 @@ impl Pki {
             other_ca: w.write("other-ca.pem", &other_pem),
             chain_root: w.write("chain-root.pem", &root_pem),
             intermediate: w.write("intermediate.pem", &inter_cert.pem()),
+            intermediate_and_root: w.write("intermediate-and-root.pem", &(inter_cert.pem() + &root_pem)),
             crl: w.write("crl.pem", &crl.pem().expect("certs: CRL PEM")),
             server: w.leaf("server", &server, &ca, ""),
             client: w.leaf("client", &client, &ca, ""),
@@ -356,6 +360,11 @@ mod tests {
         );
         let (ok_ca, _) = verify(&pki.chain_root, &[], &pki.intermediate);
         assert!(ok_ca);
+        ok(verify(
+            &pki.chain_root,
+            &[p("-untrusted"), &pki.intermediate_and_root],
+            &pki.chained.cert,
+        ));
 
         // Subjects and SANs as the table says.
         let text = |c: &Path| openssl(&[p("x509"), p("-noout"), p("-text"), p("-in"), c]).1;

@@ -80,6 +80,8 @@ enum Cert {
     CnOnly,
     Revoked,
     Chained,
+    /// `chained`, sent with the intermediate and the root (three certificates).
+    ChainedWithRoot,
 }
 
 impl Cert {
@@ -94,7 +96,7 @@ impl Cert {
             Cert::ServerEkuOnly => &pki.server_eku_only,
             Cert::CnOnly => &pki.cn_only,
             Cert::Revoked => &pki.revoked,
-            Cert::Chained => &pki.chained,
+            Cert::Chained | Cert::ChainedWithRoot => &pki.chained,
         })
     }
 }
@@ -410,6 +412,25 @@ fn s_client_rows() -> Vec<Row> {
             r#"streamDriver.CAFile="${CHAIN_ROOT}" streamDriver.TlsVerifyDepth="3""#,
             Delivered,
         ),
+        // gtls: GnuTLS refuses more certificates than TlsVerifyDepth from the
+        // peer (leaf included); ossl: the depth counts intermediates only.
+        row(
+            "chain_root_sent_depth_2",
+            s,
+            CERTVALID,
+            ChainedWithRoot,
+            r#"streamDriver.CAFile="${CHAIN_ROOT}" streamDriver.TlsVerifyDepth="2""#,
+            Rejected,
+        )
+        .driver_specific(Rejected, Delivered),
+        row(
+            "chain_root_sent_depth_3",
+            s,
+            CERTVALID,
+            ChainedWithRoot,
+            r#"streamDriver.CAFile="${CHAIN_ROOT}" streamDriver.TlsVerifyDepth="3""#,
+            Delivered,
+        ),
         row("chain_wrong_root", s, CERTVALID, Chained, "", Rejected),
     ]
 }
@@ -694,9 +715,15 @@ ruleset(name="fwd") {{
             if let Some(f) = cert {
                 c.arg("-cert").arg(&f.cert).arg("-key").arg(&f.key);
             }
-            if row.cert == Cert::Chained {
-                // -cert sends only the first certificate of the file.
-                c.arg("-cert_chain").arg(&pki.intermediate);
+            // -cert sends only the first certificate of the file.
+            match row.cert {
+                Cert::Chained => {
+                    c.arg("-cert_chain").arg(&pki.intermediate);
+                }
+                Cert::ChainedWithRoot => {
+                    c.arg("-cert_chain").arg(&pki.intermediate_and_root);
+                }
+                _ => {}
             }
             spawn(c, Some(lines_for(row.id, n)), "openssl s_client")
         }
