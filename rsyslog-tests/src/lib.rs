@@ -28,6 +28,7 @@
 //! target/rsyslog without building), `RSYSLOG_TESTS_KEEP=1` (keep every work dir),
 //! `CI=true|1` (missing rsyslogd panics instead of skipping).
 
+pub mod certs;
 pub mod compare;
 pub mod config;
 pub mod daemon;
