@@ -321,3 +321,45 @@ fn renegotiation_is_refused_and_the_session_keeps_what_it_sent() {
     // The client was told no (rustls answers no_renegotiation).
     eprintln!("s_client after R: {client_err}");
 }
+
+#[test]
+fn client_hello_on_a_plain_listener() {
+    let Some(host) = require_host("client_hello_on_a_plain_listener") else {
+        return;
+    };
+    let pki = Pki::generate();
+    let d = Daemon::start(
+        &host,
+        r#"
+module(load="${IMTCP}")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/port")
+template(name="raw" type="string" string="%rawmsg%\n")
+if $inputname == "imtcp" then action(type="omfile" file="${WORKDIR}/out" template="raw")
+"#,
+    );
+    let port = d.wait_port_file("port", T);
+    let mut good = tcp_connect(port);
+    good.write_all(b"<13>good: g0\n").unwrap();
+    let mut s = tcp_connect(port);
+    s.write_all(&client_hello(&pki)).unwrap();
+    let log = d.wait_internal("but listener is not TLS-enabled", T);
+    assert_eq!(
+        count(&log, "imtcp: TLS handshake detected from localhost (127.0.0.1:"),
+        1,
+        "{log}"
+    );
+    assert!(log.contains(
+        "but listener is not TLS-enabled. Enable TLS on this listener or disable TLS on the client. See https://www.rsyslog.com/doc/faq/imtcp-tls-gibberish.html for troubleshooting."
+    ));
+    // Closed by the server, and nothing of it became a message.
+    s.set_read_timeout(Some(T)).unwrap();
+    let mut sink = Vec::new();
+    let _ = s.read_to_end(&mut sink);
+    good.write_all(b"<13>good: g1\n").unwrap();
+    d.wait_lines("out", 2, T);
+    let st = d.stop();
+    st.assert_clean_exit();
+    let lines = st.lines("out");
+    assert_good(&lines, 2);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+}
