@@ -214,7 +214,7 @@ impl Priority {
     fn parse_openssl(s: &str) -> Priority {
         let mut p = Priority::default();
         let (mut min, mut max) = (12u8, 13u8);
-        for line in s.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        for line in openssl_commands(s) {
             let Some((key, value)) = line.split_once('=') else {
                 p.ignored.push(line.to_string());
                 continue;
@@ -331,6 +331,36 @@ impl Priority {
     }
 }
 
+/// The `Cmd=Value` segments as net_ossl.c cuts them: leading blanks skipped;
+/// a value ends at the next newline if the rest has one, else at the next
+/// `;`; a segment without `=` ends the list.
+fn openssl_commands(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', '\n', '\r']);
+        if rest.is_empty() || !rest.contains('=') {
+            break;
+        }
+        let end = if rest.contains('\n') {
+            rest.find('\n')
+        } else {
+            rest.find(';')
+        };
+        let (seg, tail) = match end {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        let seg = seg.trim_end_matches(['\r', ' ', '\t']);
+        if !seg.contains('=') {
+            break;
+        }
+        out.push(seg);
+        rest = tail;
+    }
+    out
+}
+
 fn openssl_version(v: &str) -> Option<u8> {
     match v.to_ascii_lowercase().as_str() {
         "tlsv1.3" => Some(13),
@@ -429,6 +459,12 @@ mod tests {
         );
         let p = Priority::parse("Protocol=ALL,-TLSv1.2,-TLSv1.3");
         assert!(p.problem().is_some());
+        // ';' separates when there is no newline (net_ossl.c).
+        let p = Priority::parse("CipherString=ECDHE-RSA-AES256-SHA384;Ciphersuites=TLS_AES_256_GCM_SHA384");
+        assert!(p.suites.contains(&Suite::Tls13Aes256Gcm) && !p.suites.contains(&Suite::Tls13Aes128Gcm));
+        assert_eq!(super::openssl_commands("A=1;B=2"), vec!["A=1", "B=2"]);
+        assert_eq!(super::openssl_commands("A=1;x\nB=2"), vec!["A=1;x", "B=2"]);
+        assert_eq!(super::openssl_commands("  A=1\nnoequals\nB=2"), vec!["A=1"]);
         let p = Priority::parse("Ciphersuites=TLS_AES_128_GCM_SHA256");
         assert!(p.suites.contains(&Suite::Tls13Aes128Gcm) && !p.suites.contains(&Suite::Tls13Aes256Gcm));
     }
