@@ -102,7 +102,7 @@ impl InputModule for Imtcp {
     }
 
     fn activate_pre_priv_drop(conf: &mut Conf) -> RsResult {
-        let mut all = Vec::new();
+        let mut inputs = Vec::new();
         for (idx, cfg) in conf.inputs.iter().enumerate() {
             let refuse = config::unsupported(cfg);
             if !refuse.is_empty() {
@@ -154,8 +154,15 @@ impl InputModule for Imtcp {
                 }
             };
             // A port that could not be opened has been reported; the others run.
-            all.extend(server::open_listeners(&input));
+            inputs.push(input);
         }
+        // imtcp.c keeps its servers in a list it prepends to, so the C module
+        // opens the listeners (and writes listenPortFileName) from the last
+        // input() to the first: with two inputs naming the same port file the
+        // first one's port is what the file ends up holding.
+        let mut opened: Vec<Vec<server::Listener>> = inputs.iter().rev().map(server::open_listeners).collect();
+        opened.reverse();
+        let all: Vec<server::Listener> = opened.into_iter().flatten().collect();
         *conf.listeners.lock().unwrap_or_else(|e| e.into_inner()) = all;
         Ok(())
     }
