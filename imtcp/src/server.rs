@@ -71,55 +71,49 @@ pub struct Input {
     master_stats: bool,
     /// streamDriver.mode=1: the rustls configuration of this input.
     tls: Option<TlsServer>,
+    /// The driver settings cannot be served: the listener fails after its
+    /// sockets were bound (and the port file written), as in C.
+    tls_failure: Option<tls::SetupError>,
 }
 
 /// How often the dispatcher looks for handshakes past their time.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// The TLS configuration of an input, or the reason the input cannot start.
-fn tls_server(cfg: &InputConfig, conf: &ConfPtr) -> RsResult<Option<TlsServer>> {
+/// The TLS configuration of an input, or why the C driver would fail its
+/// listener (logged by [`open_listeners`] after the port file is written, as
+/// nsd_ptcp.c's LstnInit applies the driver settings after bind).
+fn tls_server(cfg: &InputConfig, conf: &ConfPtr) -> Result<Option<TlsServer>, tls::SetupError> {
     let g = interfaces().map(|i| i.netstream_defaults(conf)).unwrap_or_default();
-    // tcpsrv.c create_tcp_socket's line after the driver's own.
-    let not_started = |code| {
-        RsError::new(
-            code,
-            format!(
-                "Could not create tcp listener, ignoring port {} bind-address {}.",
-                cfg.port,
-                cfg.address.as_deref().unwrap_or("**UNSPECIFIED**")
-            ),
-        )
-    };
     let plan = match crate::config::tls_plan(&cfg.settings.tls, &g) {
         Ok(None) => return Ok(None),
         Ok(Some(p)) => p,
         Err((code, text)) => {
-            log_error(0, code, &text);
-            return Err(not_started(code));
+            return Err(tls::SetupError {
+                code,
+                lines: vec![tls::texts::LogLine {
+                    severity: tls::texts::Severity::Err,
+                    code,
+                    text,
+                }],
+            })
         }
     };
     for (code, text) in &plan.notes {
         log_error(0, *code, text);
     }
-    match TlsServer::new(plan.driver, &plan.files, plan.policy, plan.priority.as_deref()) {
-        Ok((srv, mut warnings)) => {
-            if cfg.settings.tls.revocation_check {
-                warnings.push(tls::texts::LogLine {
-                    severity: tls::texts::Severity::Warning,
-                    code: ret::NO_ERRCODE,
-                    text: "imtcp: streamDriver.TlsRevocationCheck: rustls does no OCSP checking; only the CRLs of \
-                           streamDriver.CRLFile (or global DefaultNetstreamDriverCRLFile) are checked"
-                        .to_string(),
-                });
-            }
-            emit(&warnings);
-            Ok(Some(srv))
-        }
-        Err(e) => {
-            emit(&e.lines);
-            Err(not_started(e.code))
-        }
+    let (srv, mut warnings) = TlsServer::new(plan.driver, &plan.files, plan.policy, plan.priority.as_deref())?;
+    if cfg.settings.tls.revocation_check {
+        warnings.push(tls::texts::LogLine {
+            severity: tls::texts::Severity::Warning,
+            code: ret::NO_ERRCODE,
+            text: "imtcp: streamDriver.TlsRevocationCheck: rustls does no OCSP checking; only the CRLs of \
+                   streamDriver.CRLFile (or global DefaultNetstreamDriverCRLFile) are checked"
+                .to_string(),
+        });
     }
+    emit(&warnings);
+    Ok(Some(srv))
 }
 
 const CTR_SUBMITTED: usize = 0;
@@ -184,7 +178,10 @@ impl Input {
             start_regex: start_regex(&cfg)?,
         };
         let tz = cfg.default_tz.as_deref().and_then(|t| CString::new(t).ok());
-        let tls = tls_server(&cfg, &conf)?;
+        let (tls, tls_failure) = match tls_server(&cfg, &conf) {
+            Ok(t) => (t, None),
+            Err(e) => (None, Some(e)),
+        };
         // Without the net object the sender ACL cannot be enforced: refuse the input.
         let net = rsyslog_ffi::obj::net().map_err(|e| {
             RsError::new(
@@ -208,6 +205,7 @@ impl Input {
             acl,
             master_stats: master,
             tls,
+            tls_failure,
         })
     }
 
@@ -440,6 +438,20 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
                 "nsd_ptcp: ListenPortFileName: error while trying to open file",
             );
         }
+    }
+    if let Some(fail) = &input.tls_failure {
+        // nsd_ptcp.c LstnInit: the driver settings come after bind and the
+        // port file; a failing one drops the listener (its sockets close).
+        emit(&fail.lines);
+        log_error(
+            0,
+            fail.code,
+            &format!(
+                "Could not create tcp listener, ignoring port {} bind-address {bind_address}.",
+                cfg.port
+            ),
+        );
+        return Vec::new();
     }
     out
 }
