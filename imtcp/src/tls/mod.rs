@@ -274,61 +274,69 @@ impl TlsServer {
         }
 
         // Our certificate and key.
-        let (cert_file, key_file) = match (&files.cert, &files.key) {
-            (Some(c), Some(k)) => (c.clone(), k.clone()),
+        let (chain, key, cert_file, key_file) = match (&files.cert, &files.key) {
+            (Some(c), Some(k)) => {
+                let (cert_file, key_file) = (c.clone(), k.clone());
+                let chain = match read_certs(&cert_file) {
+                    Ok(c) => c,
+                    Err(e) if ossl => return Err(ossl_fail(ret::TLS_CERT_ERR, "Certificate file", &e)),
+                    Err(e) => return Err(gtls_our_cert_error(&cert_file, &key_file, &e)),
+                };
+                let key = match PrivateKeyDer::from_pem_file(&key_file) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        let e = match e {
+                            rustls::pki_types::pem::Error::Io(io) => PemError::Read(io),
+                            other => PemError::Parse(format!("{other:?}")),
+                        };
+                        if ossl {
+                            return Err(ossl_fail(ret::TLS_KEY_ERR, "Key", &e));
+                        }
+                        return Err(gtls_our_cert_error(&cert_file, &key_file, &e));
+                    }
+                };
+                (chain, key, cert_file, key_file)
+            }
             (c, k) => {
-                let mut lines = Vec::new();
+                // The C drivers warn and serve anonymous suites only. rustls has
+                // none: an ephemeral self-signed certificate stands in, which an
+                // anon client accepts as it would anonymous DH (it checks
+                // nothing); a client that verifies the server fails, as with C.
                 let w = |code, gtls: &str, ossl_text: &str| texts::LogLine {
                     severity: texts::Severity::Warning,
                     code,
                     text: if ossl { ossl_text.to_string() } else { gtls.to_string() },
                 };
                 if c.is_none() {
-                    lines.push(w(
+                    warnings.push(w(
                         ret::CERT_MISSING,
                         "warning: certificate file is not set",
                         "Warning: Certificate file is not set",
                     ));
                 }
                 if k.is_none() {
-                    lines.push(w(
+                    warnings.push(w(
                         ret::CERTKEY_MISSING,
                         "warning: key file is not set",
                         "Warning: Key file is not set",
                     ));
                 }
-                lines.push(texts::LogLine {
-                    severity: texts::Severity::Err,
-                    code: ret::CERT_MISSING,
+                let (chain, key) = ephemeral_certificate().map_err(|e| {
+                    SetupError::one(
+                        ret::CERT_MISSING,
+                        format!("imtcp: no certificate and key, and none could be made: {e}"),
+                    )
+                })?;
+                warnings.push(texts::LogLine {
+                    severity: texts::Severity::Info,
+                    code: ret::NO_ERRCODE,
                     text: format!(
-                        "imtcp: a TLS listener without certificate and key would serve only anonymous cipher suites, which rustls does not have ({d} driver); set streamDriver.certFile and streamDriver.keyFile (or the global DefaultNetstreamDriverCertFile/KeyFile)"
+                        "imtcp: {d} listener without certificate and key: serving an ephemeral self-signed certificate in place of anonymous cipher suites, which rustls does not have"
                     ),
                 });
-                return Err(SetupError {
-                    code: ret::CERT_MISSING,
-                    lines,
-                });
+                (chain, key, "(ephemeral)".to_string(), "(ephemeral)".to_string())
             }
         };
-        let chain = match read_certs(&cert_file) {
-            Ok(c) => c,
-            Err(e) if ossl => return Err(ossl_fail(ret::TLS_CERT_ERR, "Certificate file", &e)),
-            Err(e) => return Err(gtls_our_cert_error(&cert_file, &key_file, &e)),
-        };
-        let key = match PrivateKeyDer::from_pem_file(&key_file) {
-            Ok(k) => k,
-            Err(e) => {
-                let e = match e {
-                    rustls::pki_types::pem::Error::Io(io) => PemError::Read(io),
-                    other => PemError::Parse(format!("{other:?}")),
-                };
-                if ossl {
-                    return Err(ossl_fail(ret::TLS_KEY_ERR, "Key", &e));
-                }
-                return Err(gtls_our_cert_error(&cert_file, &key_file, &e));
-            }
-        };
-
         let mut provider = rustls::crypto::ring::default_provider();
         let mut versions: Vec<&'static rustls::SupportedProtocolVersion> =
             vec![&rustls::version::TLS13, &rustls::version::TLS12];
@@ -447,6 +455,19 @@ fn gtls_our_cert_error(cert: &str, key: &str, e: &PemError) -> SetupError {
         code: ret::GNUTLS_ERR,
         lines,
     }
+}
+
+/// A self-signed certificate and key made at startup, for a listener that
+/// has none (the C drivers' anonymous mode).
+fn ephemeral_certificate() -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), rcgen::Error> {
+    let key = rcgen::KeyPair::generate()?;
+    let mut params = rcgen::CertificateParams::new(vec!["rsyslog-imtcp-anon".to_string()])?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "rsyslog imtcp ephemeral (anon)");
+    let cert = params.self_signed(&key)?;
+    let der = PrivateKeyDer::try_from(key.serialize_der()).map_err(|_| rcgen::Error::CouldNotParseKeyPair)?;
+    Ok((vec![cert.der().clone()], der))
 }
 
 /// rsyslogd runs under valgrind (its preload library is in the environment).

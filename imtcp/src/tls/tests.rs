@@ -623,8 +623,31 @@ fn setup_errors_name_the_file() {
     assert!(e.lines[1].text.contains("OpenSSL Error Stack:"), "{e:?}");
     let mut f = p.files.clone();
     f.key = None;
-    let e = TlsServer::new(Driver::Gtls, &f, policy(AuthMode::Anon), None).unwrap_err();
-    assert_eq!(e.lines[0].text, "warning: key file is not set");
+    f.cert = None;
+    // No certificate and key: C's warnings, and an ephemeral certificate
+    // serves anon clients (rustls has no anonymous suites).
+    let (s, w) = TlsServer::new(Driver::Gtls, &f, policy(AuthMode::Anon), None).unwrap();
+    assert_eq!(w[0].text, "warning: certificate file is not set");
+    assert_eq!(w[1].text, "warning: key file is not set");
+    let mut c = ClientConnection::new(anon_client(), ServerName::try_from("localhost").unwrap()).unwrap();
+    let mut t = TlsSession::new(&s).unwrap();
+    let mut scratch = vec![0u8; 4096];
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        if !c.is_handshaking() {
+            break;
+        }
+        let mut wire = Vec::new();
+        while c.wants_write() {
+            c.write_tls(&mut wire).unwrap();
+        }
+        t.feed(&wire, &mut scratch, &mut |b| got.extend_from_slice(b)).unwrap();
+        let mut back = Vec::new();
+        t.flush(&mut back).unwrap();
+        c.read_tls(&mut &back[..]).unwrap();
+        c.process_new_packets().unwrap();
+    }
+    assert!(!c.is_handshaking(), "an anon client completes the handshake");
     // No CA: a warning, the listener starts, and every peer fails the chain check.
     let mut f = p.files.clone();
     f.ca = None;
@@ -738,4 +761,48 @@ fn data_with_the_finished_flight_survives_a_bad_byte_after_it() {
     assert!(matches!(r, Err(TlsFailure::Session(_))), "{r:?}");
     assert!(t.established());
     assert_eq!(got, b"<13>first\n");
+}
+
+/// A client that, like rsyslog's anon mode, checks nothing about the server.
+fn anon_client() -> Arc<ClientConfig> {
+    #[derive(Debug)]
+    struct AcceptAnything(rustls::crypto::WebPkiSupportedAlgorithms);
+    impl rustls::client::danger::ServerCertVerifier for AcceptAnything {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(m, c, d, &self.0)
+        }
+        fn verify_tls13_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(m, c, d, &self.0)
+        }
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.supported_schemes()
+        }
+    }
+    let algs = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+    Arc::new(
+        ClientConfig::builder()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnything(algs)))
+            .with_no_client_auth(),
+    )
 }
