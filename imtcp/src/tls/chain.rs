@@ -15,6 +15,23 @@ use webpki::{
 pub struct Anchors {
     pub roots: Vec<TrustAnchor<'static>>,
     pub crls: Vec<CertRevocationList<'static>>,
+    /// Version 1 CRLs (no extensions; webpki reads only version 2), checked
+    /// here: the issuer's raw name and the revoked serial numbers.
+    v1_crls: Vec<V1Crl>,
+    /// The CA certificates (DER), to find and check a v1 CRL's issuer.
+    ca_ders: Vec<Vec<u8>>,
+}
+
+#[derive(Debug, Clone)]
+struct V1Crl {
+    issuer: Vec<u8>,
+    revoked: Vec<Vec<u8>>,
+}
+
+/// A serial number without its sign-padding zeros, for comparison.
+fn serial_key(raw: &[u8]) -> Vec<u8> {
+    let first = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
+    raw[first..].to_vec()
 }
 
 /// Why a chain was refused.
@@ -86,18 +103,69 @@ impl Anchors {
         Ok(Anchors {
             roots,
             crls: Vec::new(),
+            v1_crls: Vec::new(),
+            ca_ders: certs.iter().map(|c| c.as_ref().to_vec()).collect(),
         })
     }
 
     /// Adds the CRLs (DER) of a CRL file.
     pub fn add_crls(&mut self, crls: &[Vec<u8>]) -> Result<(), String> {
         for (i, der) in crls.iter().enumerate() {
-            let crl: OwnedCertRevocationList = BorrowedCertRevocationList::from_der(der)
-                .and_then(|c| c.to_owned())
-                .map_err(|e| format!("CRL {} of the CRL file is not usable: {e:?}", i + 1))?;
-            self.crls.push(CertRevocationList::Owned(crl));
+            let owned: Result<OwnedCertRevocationList, _> =
+                BorrowedCertRevocationList::from_der(der).and_then(|c| c.to_owned());
+            match owned {
+                Ok(crl) => self.crls.push(CertRevocationList::Owned(crl)),
+                Err(webpki_err) => {
+                    let v1 = self
+                        .v1_crl(der)
+                        .map_err(|e| format!("CRL {} of the CRL file is not usable: {webpki_err:?}; {e}", i + 1))?;
+                    self.v1_crls.push(v1);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Reads a CRL webpki cannot (version 1): its signature must verify
+    /// with one of the CA certificates whose subject is the CRL's issuer.
+    fn v1_crl(&self, der: &[u8]) -> Result<V1Crl, String> {
+        use x509_parser::prelude::{CertificateRevocationList as XCrl, FromDer, X509Certificate};
+        let (_, crl) = XCrl::from_der(der).map_err(|e| format!("not a CRL: {e}"))?;
+        let issuer = crl.issuer().as_raw().to_vec();
+        let signer = self.ca_ders.iter().find_map(|d| {
+            let (_, ca) = X509Certificate::from_der(d).ok()?;
+            (ca.subject().as_raw() == issuer.as_slice() && crl.verify_signature(ca.public_key()).is_ok()).then_some(())
+        });
+        if signer.is_none() {
+            return Err(format!(
+                "no CA certificate with the issuer name '{}' verifies its signature",
+                crl.issuer()
+            ));
+        }
+        Ok(V1Crl {
+            issuer,
+            revoked: crl
+                .iter_revoked_certificates()
+                .map(|r| serial_key(r.raw_serial()))
+                .collect(),
+        })
+    }
+
+    /// A certificate listed in one of the version 1 CRLs.
+    fn revoked_by_v1(&self, certs: &[&CertificateDer<'_>]) -> bool {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        if self.v1_crls.is_empty() {
+            return false;
+        }
+        certs.iter().any(|c| {
+            let Ok((_, x)) = X509Certificate::from_der(c.as_ref()) else {
+                return false;
+            };
+            let serial = serial_key(x.raw_serial());
+            self.v1_crls
+                .iter()
+                .any(|crl| crl.issuer.as_slice() == x.issuer().as_raw() && crl.revoked.contains(&serial))
+        })
     }
 
     /// Checks `leaf` (with the `intermediates` the peer sent) at `now`.
@@ -118,7 +186,14 @@ impl Anchors {
         // was valid, so everything else (issuer, signature, CRL) is still checked.
         for _ in 0..4 {
             match self.verify_at(&ee, intermediates, time, policy) {
-                Ok(depth) => return Ok(ChainOk { expired, depth }),
+                Ok(depth) => {
+                    let mut all = vec![leaf];
+                    all.extend(intermediates.iter());
+                    if self.revoked_by_v1(&all) {
+                        return Err(ChainError::Revoked);
+                    }
+                    return Ok(ChainOk { expired, depth });
+                }
                 Err(webpki::Error::CertExpired { not_after, .. }) if policy.permit_expired => {
                     expired = true;
                     time = UnixTime::since_unix_epoch(Duration::from_secs(not_after.as_secs().saturating_sub(1)));

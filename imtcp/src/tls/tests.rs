@@ -806,3 +806,55 @@ fn anon_client() -> Arc<ClientConfig> {
             .with_no_client_auth(),
     )
 }
+
+/// A version 1 CRL, as `openssl ca -gencrl` makes one without CRL
+/// extensions (webpki reads only version 2): checked by our own code.
+#[test]
+fn version_1_crl_from_openssl_ca_revokes() {
+    let mut p = pki();
+    let spec = LeafSpec {
+        serial: 0x4242,
+        ..client_spec("revoked.test")
+    };
+    let (l, _) = leaf(&p.ca, &spec);
+    let dir = &p.dir.0;
+    let ca_key = p.dir.file("ca-key.pem", &p.ca.key.serialize_pem());
+    let ca_cert = p.dir.file("ca-cert.pem", &p.ca.pem);
+    p.dir.file(
+        "index.txt",
+        "R\t991231235959Z\t240101000000Z\t4242\tunknown\t/CN=revoked.test\n",
+    );
+    let cnf = p.dir.file(
+        "ca.cnf",
+        &format!(
+            "[ca]\ndefault_ca = d\n[d]\ndatabase = {}/index.txt\ncertificate = {ca_cert}\nprivate_key = {ca_key}\ndefault_md = sha256\ndefault_crl_days = 30\n",
+            dir.display()
+        ),
+    );
+    let crl = dir.join("crl-v1.pem");
+    let out = std::process::Command::new("openssl")
+        .args(["ca", "-gencrl", "-batch", "-config", &cnf, "-out"])
+        .arg(&crl)
+        .output()
+        .expect("openssl (package openssl) makes the v1 CRL");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::process::Command::new("openssl")
+        .args(["crl", "-noout", "-text", "-in"])
+        .arg(&crl)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("Version 1 (0x0)"));
+    p.files.crl = Some(crl.to_string_lossy().into_owned());
+    let s = server(&p, policy(AuthMode::CertValid));
+    let r = exchange(
+        &s,
+        client_config(&p, Some((std::slice::from_ref(&l.der), &l)), BOTH),
+        b"x\n",
+    );
+    assert_eq!(rejection(r), Rejection::Chain(ChainError::Revoked));
+    assert!(with_cert(&p, &s, &client_spec("good.test")).is_ok());
+    // A v1 CRL that none of the CAs signed is refused at setup.
+    let mut q = pki();
+    q.files.crl = p.files.crl.clone();
+    assert!(TlsServer::new(Driver::Gtls, &q.files, policy(AuthMode::CertValid), None).is_err());
+}
