@@ -277,18 +277,32 @@ impl TlsServer {
         let (chain, key, cert_file, key_file) = match (&files.cert, &files.key) {
             (Some(c), Some(k)) => {
                 let (cert_file, key_file) = (c.clone(), k.clone());
-                let chain = match read_certs(&cert_file) {
+                // PEM that decodes is not yet a certificate: it must parse too.
+                let chain = read_certs(&cert_file).and_then(|c| {
+                    for der in &c {
+                        webpki::EndEntityCert::try_from(der).map_err(|e| PemError::Parse(format!("{e:?}")))?;
+                    }
+                    Ok(c)
+                });
+                let chain = match chain {
                     Ok(c) => c,
                     Err(e) if ossl => return Err(ossl_fail(ret::TLS_CERT_ERR, "Certificate file", &e)),
                     Err(e) => return Err(gtls_our_cert_error(&cert_file, &key_file, &e)),
                 };
-                let key = match PrivateKeyDer::from_pem_file(&key_file) {
+                // The key must decode and be a key rustls can sign with.
+                let key = PrivateKeyDer::from_pem_file(&key_file)
+                    .map_err(|e| match e {
+                        rustls::pki_types::pem::Error::Io(io) => PemError::Read(io),
+                        other => PemError::Parse(format!("{other:?}")),
+                    })
+                    .and_then(|k| {
+                        rustls::crypto::ring::sign::any_supported_type(&k)
+                            .map_err(|e| PemError::Parse(e.to_string()))?;
+                        Ok(k)
+                    });
+                let key = match key {
                     Ok(k) => k,
                     Err(e) => {
-                        let e = match e {
-                            rustls::pki_types::pem::Error::Io(io) => PemError::Read(io),
-                            other => PemError::Parse(format!("{other:?}")),
-                        };
                         if ossl {
                             return Err(ossl_fail(ret::TLS_KEY_ERR, "Key", &e));
                         }
@@ -406,10 +420,14 @@ impl TlsServer {
             .with_client_cert_verifier(verifier)
             .with_single_cert(chain, key)
             .map_err(|e| {
-                SetupError::one(
-                    ret::TLS_KEY_ERR,
-                    format!("imtcp: certificate file '{cert_file}' and key file '{key_file}' do not form a usable pair: {e}"),
-                )
+                // The key does not match the certificate (OpenSSL's
+                // SSL_CTX_use_PrivateKey_file fails the same way).
+                let why = PemError::Parse(format!("the key does not match the certificate: {e}"));
+                if ossl {
+                    ossl_fail(ret::TLS_KEY_ERR, "Key", &why)
+                } else {
+                    gtls_our_cert_error(&cert_file, &key_file, &why)
+                }
             })?;
         // Senders reconnect rarely and never resume: no tickets to compute and send.
         config.send_tls13_tickets = 0;

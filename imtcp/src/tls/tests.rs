@@ -858,3 +858,41 @@ fn version_1_crl_from_openssl_ca_revokes() {
     q.files.crl = p.files.crl.clone();
     assert!(TlsServer::new(Driver::Gtls, &q.files, policy(AuthMode::CertValid), None).is_err());
 }
+
+/// upstream imtcp-tls-ossl-error-cert/-key/-key2: PEM that decodes but is
+/// not a certificate, a key file holding a certificate, a corrupted key, and
+/// a key of another certificate, each in the driver's words.
+#[test]
+fn broken_certificate_and_key_files() {
+    let p = pki();
+    let garbage = p.dir.file(
+        "garbage.pem",
+        "-----BEGIN CERTIFICATE-----\nMIIBAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n-----END CERTIFICATE-----\n",
+    );
+    let bad_key = p.dir.file(
+        "bad-key.pem",
+        "-----BEGIN PRIVATE KEY-----\nMIIBAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n-----END PRIVATE KEY-----\n",
+    );
+    let (other, _) = leaf(&p.ca, &client_spec("other.test"));
+    let other_cert = p.dir.file("other.pem", &other.pem);
+    let cases = [
+        (Some(garbage.clone()), None, "Error: Certificate file could not be accessed."),
+        (None, p.files.cert.clone(), "Error: Key could not be accessed."),
+        (None, Some(bad_key.clone()), "Error: Key could not be accessed."),
+        (Some(other_cert.clone()), None, "Error: Key could not be accessed."),
+    ];
+    for (cert, key, ossl_text) in cases {
+        let mut f = p.files.clone();
+        if let Some(c) = cert {
+            f.cert = Some(c);
+        }
+        if let Some(k) = key {
+            f.key = Some(k);
+        }
+        let e = TlsServer::new(Driver::Ossl, &f, policy(AuthMode::Anon), None).unwrap_err();
+        assert!(e.lines[0].text.starts_with(ossl_text), "{e:?}");
+        assert!(e.lines[1].text.contains("OpenSSL Error Stack:"), "{e:?}");
+        let e = TlsServer::new(Driver::Gtls, &f, policy(AuthMode::Anon), None).unwrap_err();
+        assert!(e.lines.last().unwrap().text.starts_with("error adding our certificate."), "{e:?}");
+    }
+}
