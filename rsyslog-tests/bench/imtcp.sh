@@ -12,7 +12,12 @@
 # IMTCP_BENCH_CONNS ("10,100"), IMTCP_BENCH_WORKERS ("1,2"; empty: only the
 # idle-connection part),
 # IMTCP_BENCH_IDLE (1000 idle connections; 0 skips that part),
-# IMTCP_BENCH_MODE ("plain"; "tls" is the same as --tls, see below).
+# IMTCP_BENCH_MODE ("plain"; "tls" is the same as --tls, see below),
+# IMTCP_BENCH_MAX_OTHERS (0.3), IMTCP_BENCH_RETRIES (3), IMTCP_BENCH_QUIET_WAIT
+# (30): the machine is shared, so before each phase the bench waits up to
+# QUIET_WAIT s until processes other than rsyslogd use at most MAX_OTHERS
+# cores, and repeats (up to RETRIES times) a phase during which they used
+# more; the column "others" shows what the counted attempt saw.
 # --perf records each phase with `perf record -g` (DIR/wt*/perf.MODULE.SENDER.CONNS.data)
 # and prints the top symbols per phase.
 #
@@ -198,7 +203,7 @@ echo "imtcp bench ($mode${certs:+: gtls, ossl and ours, authMode x509/certvalid,
 echo "C module: $theirs ($(sha256sum "$theirs" | cut -c1-12)); ours: $ours_so ($(git -C "$root" describe --always --dirty))"
 echo "columns: seconds = sender start to last line written; cpu/1M = rsyslogd utime+stime per 1M messages;"
 echo "  in/1M = the module's own threads; core/1M = rsyslog's other threads (queue worker, omfile);"
-echo "  HWM MB = VmHWM of the phase; snd/1M = the sender's CPU"
+echo "  HWM MB = VmHWM of the phase; snd/1M = the sender's CPU; others = cores busy with anything else (load)"
 status=0
 order=$(IFS=,; echo "${mods[*]}")
 IFS=, read -r -a wts <<<"$workers"
