@@ -28,7 +28,9 @@
 # TLS mode (--tls or IMTCP_BENCH_MODE=tls): the same phases over TLS, with
 # THREE inputs in each daemon: the C imtcp twice, input "gtls"
 # (streamDriver.name="gtls") and input "ossl" (streamDriver.name="ossl"), and
-# ours as input "rs"; all three streamDriver.mode="1",
+# ours as input "rs" (with streamDriver.name="ossl": ours serves every
+# driver name with rustls, the name only selects the C driver whose texts
+# and details it follows); all three streamDriver.mode="1",
 # streamDriver.authMode="x509/certvalid", certificates from
 # global(DefaultNetstreamDriverCAFile/CertFile/KeyFile). The certificates are
 # made fresh in DIR/certs by the openssl CLI: a CA, a server and a client
