@@ -18,7 +18,7 @@
 # QUIET_WAIT s until processes other than rsyslogd use at most MAX_OTHERS
 # cores, and repeats (up to RETRIES times) a phase during which they used
 # more; the column "others" shows what the counted attempt saw.
-# --perf records each phase with `perf record -g` (DIR/wt*/perf.MODULE.SENDER.CONNS.data)
+# --perf records each phase with `perf record -e cpu-clock -g` (DIR/wt*/perf.MODULE.SENDER.CONNS.data)
 # and prints the top symbols per phase.
 #
 # Targets (from the issue): ours uses at most 0.7x the C module's rsyslogd
