@@ -32,3 +32,7 @@ step "upstream 8.2504 testbench scripts that load imtcp (no TLS, no compression)
 # Every script of the list, once with each module; a test the C module passes
 # and ours does not is run once more (--retry) and fails the run if ours fails again.
 bash rsyslog-tests/upstream/run.sh --retry --module imtcp --list rsyslog-tests/upstream/imtcp-plain.list
+
+step "upstream 8.2504 testbench scripts that load imtcp with TLS (gtls, ossl): C module vs ours"
+# The same rule: ours must pass every script the C module passes.
+bash rsyslog-tests/upstream/run.sh --retry --module imtcp --list rsyslog-tests/upstream/imtcp-tls.list
