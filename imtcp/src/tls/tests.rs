@@ -631,23 +631,8 @@ fn setup_errors_name_the_file() {
     assert_eq!(w[1].text, "warning: key file is not set");
     let mut c = ClientConnection::new(anon_client(), ServerName::try_from("localhost").unwrap()).unwrap();
     let mut t = TlsSession::new(&s).unwrap();
-    let mut scratch = vec![0u8; 4096];
-    let mut got = Vec::new();
-    for _ in 0..5 {
-        if !c.is_handshaking() {
-            break;
-        }
-        let mut wire = Vec::new();
-        while c.wants_write() {
-            c.write_tls(&mut wire).unwrap();
-        }
-        t.feed(&wire, &mut scratch, &mut |b| got.extend_from_slice(b)).unwrap();
-        let mut back = Vec::new();
-        t.flush(&mut back).unwrap();
-        c.read_tls(&mut &back[..]).unwrap();
-        c.process_new_packets().unwrap();
-    }
-    assert!(!c.is_handshaking(), "an anon client completes the handshake");
+    // Panics unless an anon client completes the handshake.
+    handshake_until_client_is_done(&mut c, &mut t);
     // No CA: a warning, the listener starts, and every peer fails the chain check.
     let mut f = p.files.clone();
     f.ca = None;
@@ -701,23 +686,10 @@ fn bytes_after_close_notify_are_ignored() {
     let mut t = TlsSession::new(&s).unwrap();
     let mut scratch = vec![0u8; 4096];
     let mut got = Vec::new();
-    while c.is_handshaking() {
-        let mut wire = Vec::new();
-        while c.wants_write() {
-            c.write_tls(&mut wire).unwrap();
-        }
-        t.feed(&wire, &mut scratch, &mut |b| got.extend_from_slice(b)).unwrap();
-        let mut back = Vec::new();
-        t.flush(&mut back).unwrap();
-        c.read_tls(&mut &back[..]).unwrap();
-        c.process_new_packets().unwrap();
-    }
+    handshake_until_client_is_done(&mut c, &mut t);
     c.writer().write_all(b"<13>last\n").unwrap();
     c.send_close_notify();
-    let mut wire = Vec::new();
-    while c.wants_write() {
-        c.write_tls(&mut wire).unwrap();
-    }
+    let mut wire = client_wire(&mut c);
     // Trailing garbage in the same read: must neither loop nor fail.
     wire.extend_from_slice(&[0x17; 10000]);
     let r = t.feed(&wire, &mut scratch, &mut |b| got.extend_from_slice(b)).unwrap();
@@ -739,22 +711,9 @@ fn data_with_the_finished_flight_survives_a_bad_byte_after_it() {
     let mut t = TlsSession::new(&s).unwrap();
     let mut scratch = vec![0u8; 4096];
     // Until the client thinks it is done: its Finished is still queued.
-    while c.is_handshaking() {
-        let mut wire = Vec::new();
-        while c.wants_write() {
-            c.write_tls(&mut wire).unwrap();
-        }
-        t.feed(&wire, &mut scratch, &mut |_| panic!("no data yet")).unwrap();
-        let mut back = Vec::new();
-        t.flush(&mut back).unwrap();
-        c.read_tls(&mut &back[..]).unwrap();
-        c.process_new_packets().unwrap();
-    }
+    handshake_until_client_is_done(&mut c, &mut t);
     c.writer().write_all(b"<13>first\n").unwrap();
-    let mut wire = Vec::new();
-    while c.wants_write() {
-        c.write_tls(&mut wire).unwrap();
-    }
+    let mut wire = client_wire(&mut c);
     wire.push(0x3d);
     let mut got = Vec::new();
     let r = t.feed(&wire, &mut scratch, &mut |b| got.extend_from_slice(b));
@@ -876,7 +835,11 @@ fn broken_certificate_and_key_files() {
     let (other, _) = leaf(&p.ca, &client_spec("other.test"));
     let other_cert = p.dir.file("other.pem", &other.pem);
     let cases = [
-        (Some(garbage.clone()), None, "Error: Certificate file could not be accessed."),
+        (
+            Some(garbage.clone()),
+            None,
+            "Error: Certificate file could not be accessed.",
+        ),
         (None, p.files.cert.clone(), "Error: Key could not be accessed."),
         (None, Some(bad_key.clone()), "Error: Key could not be accessed."),
         (Some(other_cert.clone()), None, "Error: Key could not be accessed."),
@@ -893,6 +856,41 @@ fn broken_certificate_and_key_files() {
         assert!(e.lines[0].text.starts_with(ossl_text), "{e:?}");
         assert!(e.lines[1].text.contains("OpenSSL Error Stack:"), "{e:?}");
         let e = TlsServer::new(Driver::Gtls, &f, policy(AuthMode::Anon), None).unwrap_err();
-        assert!(e.lines.last().unwrap().text.starts_with("error adding our certificate."), "{e:?}");
+        assert!(
+            e.lines
+                .last()
+                .unwrap()
+                .text
+                .starts_with("error adding our certificate."),
+            "{e:?}"
+        );
     }
+}
+
+/// Runs the handshake until the client considers it done (its last flight
+/// may still be queued in the client); the server must not hand out data.
+fn handshake_until_client_is_done(c: &mut ClientConnection, t: &mut TlsSession) {
+    let mut scratch = vec![0u8; 4096];
+    for _ in 0..10 {
+        if !c.is_handshaking() {
+            return;
+        }
+        let wire = client_wire(c);
+        t.feed(&wire, &mut scratch, &mut |_| panic!("no data during the handshake"))
+            .unwrap();
+        let mut back = Vec::new();
+        t.flush(&mut back).unwrap();
+        c.read_tls(&mut &back[..]).unwrap();
+        c.process_new_packets().unwrap();
+    }
+    panic!("handshake did not complete");
+}
+
+/// What the client has queued for the wire.
+fn client_wire(c: &mut ClientConnection) -> Vec<u8> {
+    let mut wire = Vec::new();
+    while c.wants_write() {
+        c.write_tls(&mut wire).unwrap();
+    }
+    wire
 }
