@@ -650,8 +650,8 @@ impl Session {
         }
     }
 
-    /// Sends what the TLS layer still holds; `false` if the socket is full
-    /// (or broken: the next read finds out).
+    /// Sends what the TLS layer still holds; `want_write` stays set while
+    /// the socket is full (a broken socket shows in the next read).
     fn flush_pending(&mut self) {
         if let Some(t) = self.tls.as_mut() {
             self.want_write = matches!(t.flush(&mut &self.stream), Ok(false));

@@ -72,21 +72,6 @@ impl TlsSession {
         self.accepted.as_ref()
     }
 
-    /// The TLS version and suite in use, for log lines.
-    pub fn describe(&self) -> String {
-        let v = self
-            .conn
-            .protocol_version()
-            .map(|v| format!("{v:?}"))
-            .unwrap_or_default();
-        let s = self
-            .conn
-            .negotiated_cipher_suite()
-            .map(|s| format!("{:?}", s.suite()))
-            .unwrap_or_default();
-        format!("{v} {s}")
-    }
-
     /// Takes `raw` bytes read from the socket; passes decrypted data to
     /// `plain` in order. `scratch` is the buffer plaintext is copied through.
     /// On `Err` the session must be closed (after [`TlsSession::flush`] sent
@@ -99,7 +84,8 @@ impl TlsSession {
             if !rest.is_empty() {
                 match self.conn.read_tls(&mut rest) {
                     Ok(_) => {}
-                    // Only "plaintext buffer full", which draining below prevents.
+                    // "plaintext buffer full" (draining below prevents it) or a
+                    // handshake message over rustls's 64 KiB limit.
                     Err(e) => return Err(TlsFailure::Protocol(rustls::Error::General(e.to_string()))),
                 }
             }
@@ -167,8 +153,7 @@ impl TlsSession {
         Ok(())
     }
 
-    /// Nothing was fed before the current [`TlsSession::feed`] call returned
-    /// (true only while handling the first bytes).
+    /// [`TlsSession::feed`] was called before (false until the first bytes).
     pub fn fed_before(&self) -> bool {
         self.fed
     }
