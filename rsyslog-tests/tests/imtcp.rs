@@ -300,31 +300,31 @@ if $inputname == "imtcp" and $msg contains "quiet" then action(type="omfile" fil
     );
 }
 
-/// A TLS input (not in this build yet) is refused with a clear line; the
-/// plain input beside it and the daemon keep working.
+/// A stream-compressed input (not in this build yet) is refused with a clear
+/// line; the plain input beside it and the daemon keep working.
 #[test]
-fn tls_input_is_refused_clearly_others_run() {
-    let Some(host) = require_host("tls_input_is_refused_clearly_others_run") else {
+fn compressed_input_is_refused_clearly_others_run() {
+    let Some(host) = require_host("compressed_input_is_refused_clearly_others_run") else {
         return;
     };
     let conf = r#"
 module(load="${IMTCP}")
-input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/tls.port" name="tlsin" streamDriver.mode="1" streamDriver.name="gtls")
+input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/z.port" name="zin" compression.mode="stream:always")
 input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/port")
 if $inputname == "imtcp" then action(type="omfile" file="${WORKDIR}/out")
 "#;
     let d = Daemon::start(&host, conf);
-    let m = d.wait_internal("imtcp: input 'tlsin' port 0:", T);
+    let m = d.wait_internal("imtcp: input 'zin' port 0:", T);
     assert!(
-        m.contains("TLS (streamDriver.mode=1) not available in this build yet - listener not started"),
+        m.contains("compression.mode=\"stream:always\" not available in this build yet - listener not started"),
         "{m}"
     );
     let port = d.wait_port_file("port", T);
     tcp_send(port, b"<13>a: plain still works\n");
     d.wait_lines("out", 1, T);
     assert!(
-        !d.path("tls.port").exists(),
-        "no listener may be opened for the refused TLS input"
+        !d.path("z.port").exists(),
+        "no listener may be opened for the refused input"
     );
     assert!(d.stop().exited_cleanly());
 }
