@@ -217,9 +217,7 @@ impl Anchors {
                 .with_status_policy(UnknownStatusPolicy::Allow)
                 .build()
         });
-        let algs = rustls::crypto::ring::default_provider()
-            .signature_verification_algorithms
-            .all;
+        let algs = signature_algorithms();
         let max = policy.max_intermediates;
         let path_check = |p: &webpki::VerifiedPath<'_>| -> Result<(), webpki::Error> {
             if max.is_some_and(|m| p.intermediate_certificates().count() > m) {
@@ -250,6 +248,18 @@ impl Anchors {
         };
         r.map(|p| 2 + p.intermediate_certificates().count())
     }
+}
+
+/// ring's signature algorithms, looked up once (building the provider
+/// allocates its suite and group lists).
+fn signature_algorithms() -> &'static [&'static dyn rustls_pki_types::SignatureVerificationAlgorithm] {
+    static ALGS: std::sync::OnceLock<&'static [&'static dyn rustls_pki_types::SignatureVerificationAlgorithm]> =
+        std::sync::OnceLock::new();
+    ALGS.get_or_init(|| {
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .all
+    })
 }
 
 fn map_error(e: webpki::Error, policy: ChainPolicy) -> ChainError {
