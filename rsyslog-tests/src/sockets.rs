@@ -44,6 +44,39 @@ pub fn listening_on(port: u16) -> Vec<ListenSocket> {
     v
 }
 
+/// The pids in `ss -p`'s `users:((…))` column: `users:(("rsyslogd",pid=12,fd=5))` → `[12]`.
+pub fn parse_ss_pids(text: &str) -> Vec<u32> {
+    let mut pids: Vec<u32> = text
+        .split("pid=")
+        .skip(1)
+        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+/// The processes holding a listening TCP socket on `port`, in the network namespace `netns`
+/// (`ip netns exec`) or, for `None`, in the test's own. The port alone does not tell a
+/// daemon's listener apart: another namespace may have a listener on the same number.
+pub fn listener_pids(port: u16, netns: Option<&str>) -> Vec<u32> {
+    let filter = format!("sport = :{port}");
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, "ss"]);
+            c
+        }
+        None => Command::new("ss"),
+    };
+    let out = cmd
+        .args(["-Hltnp", &filter])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run ss (iproute2): {e}"));
+    assert!(out.status.success(), "ss failed: {out:?}");
+    parse_ss_pids(&String::from_utf8_lossy(&out.stdout))
+}
+
 /// The fields of the /proc/net/tcp{,6} line of the established TCP socket
 /// whose local end is `local` and whose peer is `peer` (addresses as the
 /// kernel prints them: only the ports are compared, plus the family).
@@ -140,6 +173,14 @@ pub fn keepalive_of(fd: &OwnedFd) -> Result<(bool, i32, i32, i32), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ss_pids_are_read_from_the_users_column() {
+        let line = "LISTEN 0 25 0.0.0.0:5140 0.0.0.0:* users:((\"rsyslogd\",pid=812,fd=7),(\"x\",pid=9,fd=3))\n\
+                    LISTEN 0 25 [::]:5140 [::]:* users:((\"rsyslogd\",pid=812,fd=8))\n";
+        assert_eq!(parse_ss_pids(line), [9, 812]);
+        assert!(parse_ss_pids("LISTEN 0 25 0.0.0.0:5140 0.0.0.0:*\n").is_empty());
+    }
     use std::net::{TcpListener, TcpStream};
 
     #[test]
