@@ -32,6 +32,7 @@ pub mod certs;
 pub mod compare;
 pub mod config;
 pub mod daemon;
+pub mod good;
 pub mod host;
 pub mod modules;
 pub mod net;

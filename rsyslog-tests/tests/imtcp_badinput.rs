@@ -11,6 +11,7 @@
 //! fault, and checks that the frames the faulty peer completed before the
 //! fault are delivered.
 
+use rsyslog_tests::good::{assert_good, count, Good};
 use rsyslog_tests::wait::poll_until;
 use rsyslog_tests::*;
 use std::io::{ErrorKind, Read, Write};
@@ -30,43 +31,6 @@ template(name="raw" type="string" string="%rawmsg%\n")
 if $inputname == "imtcp" then action(type="omfile" file="${{WORKDIR}}/out" template="raw")
 "#
     )
-}
-
-/// The well-behaved session: `<13>good: g<n>` LF-framed, numbered from 0.
-struct Good {
-    s: TcpStream,
-    next: usize,
-}
-
-impl Good {
-    fn open(port: u16) -> Good {
-        Good {
-            s: tcp_connect(port),
-            next: 0,
-        }
-    }
-    fn send(&mut self, n: usize) {
-        let mut buf = Vec::new();
-        for _ in 0..n {
-            buf.extend_from_slice(format!("<13>good: g{}\n", self.next).as_bytes());
-            self.next += 1;
-        }
-        self.s.write_all(&buf).expect("the good session can send");
-    }
-}
-
-/// All good messages arrived, each once, in order.
-fn assert_good(lines: &[String], sent: usize) {
-    let got: Vec<usize> = lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("<13>good: g"))
-        .map(|n| n.parse().unwrap_or(usize::MAX))
-        .collect();
-    assert_eq!(got, (0..sent).collect::<Vec<_>>(), "good session's messages");
-}
-
-fn count(lines: &[String], needle: &str) -> usize {
-    lines.iter().filter(|l| l.contains(needle)).count()
 }
 
 /// Internal-log lines that start with `prefix` and contain `rest`.
@@ -89,7 +53,7 @@ fn garbage_bytes_are_data_and_do_not_disturb_others() {
     };
     let d = Daemon::start(&host, &conf("", "", ""));
     let port = d.wait_port_file("port", T);
-    let mut good = Good::open(port);
+    let mut good = Good::new(tcp_connect(port));
     good.send(10);
     let mut bad = tcp_connect(port);
     bad.write_all(b"<13>bad: pre-fault\n16 <13>bad: counted").unwrap();
@@ -136,7 +100,7 @@ fn long_line_without_lf_is_split_at_max_message_size() {
     };
     let d = Daemon::start(&host, &conf("$MaxMessageSize 1024", "", ""));
     let port = d.wait_port_file("port", T);
-    let mut good = Good::open(port);
+    let mut good = Good::new(tcp_connect(port));
     good.send(10);
     let mut bad = tcp_connect(port);
     bad.write_all(b"<13>bad: pre-fault\n").unwrap();
@@ -184,7 +148,7 @@ fn absurd_octet_counts_switch_to_octet_stuffing() {
     };
     let d = Daemon::start(&host, &conf("", "", ""));
     let port = d.wait_port_file("port", T);
-    let mut good = Good::open(port);
+    let mut good = Good::new(tcp_connect(port));
     good.send(10);
     let mut bad = tcp_connect(port);
     bad.write_all(b"<13>bad: pre-fault\n").unwrap();
@@ -252,7 +216,7 @@ fn frames_over_max_frame_size_and_max_message_size() {
         let module = format!(r#"discardTruncatedMsg="{}""#, if discard { "on" } else { "off" });
         let d = Daemon::start(&host, &conf("$MaxMessageSize 1024", &module, r#"maxFrameSize="2000""#));
         let port = d.wait_port_file("port", T);
-        let mut good = Good::open(port);
+        let mut good = Good::new(tcp_connect(port));
         good.send(10);
         let mut bad = tcp_connect(port);
         bad.write_all(b"<13>bad: pre-fault\n").unwrap();
@@ -380,7 +344,7 @@ fn max_sessions_are_enforced_and_freed_on_close() {
         .unwrap_or_else(|| panic!("{n} x {needle:?} not logged:\n{}", d.internal_log()))
     };
     // The good session holds one of the MAX slots.
-    let mut good = Good::open(port);
+    let mut good = Good::new(tcp_connect(port));
     good.send(10);
     d.wait_lines("out", 10, T);
     // maxSessions + 100 connections in all.
@@ -452,7 +416,7 @@ fn slow_sender_blocks_nobody_and_its_message_arrives_when_complete() {
     const BURST: usize = 2000;
     let d = Daemon::start(&host, &conf("", "", ""));
     let port = d.wait_port_file("port", T);
-    let mut good = Good::open(port);
+    let mut good = Good::new(tcp_connect(port));
     good.send(10);
     let mut slow = tcp_connect(port);
     slow.write_all(b"<13>slow: pre-fault\n<13>slow: dribble ").unwrap();
@@ -496,7 +460,7 @@ fn peer_gone_mid_frame_lf_frame_submitted_counted_frame_reported() {
     const IGNORING: &str = " - ignoring extra data (a message may be lost).";
     let d = Daemon::start(&host, &conf("", "", ""));
     let port = d.wait_port_file("port", T);
-    let mut good = Good::open(port);
+    let mut good = Good::new(tcp_connect(port));
     good.send(10);
     // LF framing: the partial frame is submitted on close (C PrepareClose).
     let mut a = tcp_connect(port);

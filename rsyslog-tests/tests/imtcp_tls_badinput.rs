@@ -14,6 +14,7 @@
 //! and in order.
 
 use rsyslog_tests::certs::Pki;
+use rsyslog_tests::good::{assert_good, count, Good};
 use rsyslog_tests::*;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -40,12 +41,6 @@ if $inputname == "imtcp" then action(type="omfile" file="${{WORKDIR}}/out" templ
     )
 }
 
-/// The well-behaved TLS session: `<13>good: g<n>` LF-framed.
-struct Good {
-    tls: rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
-    next: usize,
-}
-
 fn client_config(pki: &Pki) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     let pem = std::fs::read(&pki.ca).unwrap();
@@ -62,40 +57,15 @@ fn client_config(pki: &Pki) -> Arc<rustls::ClientConfig> {
     )
 }
 
-impl Good {
-    fn open(pki: &Pki, port: u16) -> Good {
-        let name = rustls::pki_types::ServerName::try_from("server.rsyslog.test").unwrap();
-        let conn = rustls::ClientConnection::new(client_config(pki), name).unwrap();
-        let sock = tcp_connect(port);
-        let mut tls = rustls::StreamOwned::new(conn, sock);
-        tls.conn
-            .complete_io(&mut tls.sock)
-            .expect("the good session's handshake");
-        Good { tls, next: 0 }
-    }
-    fn send(&mut self, n: usize) {
-        let mut buf = Vec::new();
-        for _ in 0..n {
-            buf.extend_from_slice(format!("<13>good: g{}\n", self.next).as_bytes());
-            self.next += 1;
-        }
-        self.tls.write_all(&buf).expect("the good session can send");
-        self.tls.flush().unwrap();
-    }
-}
-
-/// All good messages arrived, each once, in order.
-fn assert_good(lines: &[String], sent: usize) {
-    let got: Vec<usize> = lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("<13>good: g"))
-        .map(|n| n.parse().unwrap_or(usize::MAX))
-        .collect();
-    assert_eq!(got, (0..sent).collect::<Vec<_>>(), "good session's messages");
-}
-
-fn count(log: &str, needle: &str) -> usize {
-    log.lines().filter(|l| l.contains(needle)).count()
+/// The well-behaved TLS session, after its handshake.
+fn good_tls(pki: &Pki, port: u16) -> Good<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+    let name = rustls::pki_types::ServerName::try_from("server.rsyslog.test").unwrap();
+    let conn = rustls::ClientConnection::new(client_config(pki), name).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp_connect(port));
+    tls.conn
+        .complete_io(&mut tls.sock)
+        .expect("the good session's handshake");
+    Good::new(tls)
 }
 
 /// A real ClientHello, as rustls sends it.
@@ -124,7 +94,7 @@ fn garbage_truncated_and_alerts_are_refused_and_others_flow() {
     let pki = Pki::generate();
     let d = Daemon::start(&host, &conf(&pki, ""));
     let port = d.wait_port_file("port", T);
-    let mut good = Good::open(&pki, port);
+    let mut good = good_tls(&pki, port);
     good.send(10);
 
     // 1. Plain syslog instead of a ClientHello, in the first bytes.
@@ -176,12 +146,12 @@ fn garbage_truncated_and_alerts_are_refused_and_others_flow() {
     let log = log + &d.internal_log();
     assert!(
         count(
-            &log,
+            log.lines(),
             "tcpsrv listener (inputname: 'imtcp') failed to process incoming connection with error -2083"
         ) >= 1,
         "{log}"
     );
-    assert!(count(&log, "will be closed due to error") >= 1, "{log}");
+    assert!(count(log.lines(), "will be closed due to error") >= 1, "{log}");
     let st = d.stop();
     st.assert_clean_exit();
     let lines = st.lines("out");
@@ -201,7 +171,7 @@ fn stalled_handshakes_time_out_within_bounded_memory() {
         &conf(&pki, r#"maxSessions="1100" streamDriver.handshakeTimeout="5""#),
     );
     let port = d.wait_port_file("port", T);
-    let mut good = Good::open(&pki, port);
+    let mut good = good_tls(&pki, port);
     good.send(10);
     let pid = d.pid();
     let rss_before = status_kb(pid, "VmRSS:");
@@ -220,7 +190,7 @@ fn stalled_handshakes_time_out_within_bounded_memory() {
     }
     good.send(10);
     // A session that opens while the 1000 stall is served at once.
-    let mut late = Good::open(&pki, port);
+    let mut late = good_tls(&pki, port);
     late.send(0);
     let started = Instant::now();
     d.wait_internal("did not complete within 5 seconds - session closed", T);
@@ -256,9 +226,14 @@ fn stalled_handshakes_time_out_within_bounded_memory() {
         took.as_secs_f64()
     );
     assert_eq!(closed, 1000, "stalled connections closed by the server");
-    assert!(count(&d.internal_log(), "did not complete within 5 seconds - session closed") >= 100);
+    assert!(
+        count(
+            d.internal_log().lines(),
+            "did not complete within 5 seconds - session closed"
+        ) >= 100
+    );
     good.send(10);
-    let sent = good.next;
+    let sent = good.sent();
     d.wait_lines("out", sent, T);
     // 1000 pending handshakes cost less than 64 MiB.
     assert!(
@@ -278,7 +253,7 @@ fn renegotiation_is_refused_and_the_session_keeps_what_it_sent() {
     let pki = Pki::generate();
     let d = Daemon::start(&host, &conf(&pki, ""));
     let port = d.wait_port_file("port", T);
-    let mut good = Good::open(&pki, port);
+    let mut good = good_tls(&pki, port);
     good.send(5);
     // openssl s_client over TLS 1.2: a line "R" asks for a renegotiation.
     let mut child = Command::new("openssl")
@@ -344,7 +319,7 @@ if $inputname == "imtcp" then action(type="omfile" file="${WORKDIR}/out" templat
     s.write_all(&client_hello(&pki)).unwrap();
     let log = d.wait_internal("but listener is not TLS-enabled", T);
     assert_eq!(
-        count(&log, "imtcp: TLS handshake detected from localhost (127.0.0.1:"),
+        count(log.lines(), "imtcp: TLS handshake detected from localhost (127.0.0.1:"),
         1,
         "{log}"
     );
