@@ -64,6 +64,8 @@ pub mod ret {
     pub const TLS_KEY_ERR: RsRetVal = -2446;
     /// current upstream only
     pub const SERVER_NO_TLS: RsRetVal = -2465;
+    /// Stream decompression failed (zlib or zstd; current upstream imtcp).
+    pub const ZLIB_ERR: RsRetVal = -2141;
     pub const ERR: RsRetVal = -3000;
     pub const NOT_FOUND: RsRetVal = -3003;
 }

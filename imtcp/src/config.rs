@@ -152,7 +152,7 @@ impl Default for TlsSettings {
     }
 }
 
-/// Stream decompression settings (a later stage decompresses).
+/// Stream decompression settings (`compression.*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompressionSettings {
     pub stream: bool,
@@ -290,7 +290,7 @@ fn compression_mode(v: &str) -> RsResult<bool> {
         "stream:always" => Ok(true),
         _ => Err(RsError::new(
             ret::PARAM_ERROR,
-            format!("imtcp: invalid compression.mode '{v}' - supported values are 'none' and 'stream:always'"),
+            format!("imtcp: invalid compression.mode '{v}', supported values are 'none' and 'stream:always'"),
         )),
     }
 }
@@ -301,7 +301,7 @@ fn compression_driver(v: &str) -> RsResult<bool> {
         "zstd" => Ok(true),
         _ => Err(RsError::new(
             ret::PARAM_ERROR,
-            format!("imtcp: invalid compression.driver '{v}' - supported values are 'zlib' and 'zstd'"),
+            format!("imtcp: invalid compression.driver '{v}', supported values are 'zlib' and 'zstd'"),
         )),
     }
 }
@@ -804,17 +804,6 @@ pub fn parse_port(s: &str) -> Option<u16> {
         return Some(0).filter(|_| s.is_empty());
     }
     digits.parse::<u32>().ok().filter(|p| *p <= 65535).map(|p| p as u16)
-}
-
-/// What an input asks for that this build does not do yet: it would change
-/// what is accepted, so the input is not started.
-pub fn unsupported(i: &InputConfig) -> Vec<String> {
-    let s = &i.settings;
-    let mut refuse = Vec::new();
-    if s.compression.stream {
-        refuse.push("compression.mode=\"stream:always\"".to_string());
-    }
-    refuse
 }
 
 #[cfg(test)]

@@ -526,6 +526,16 @@ impl Framer {
 
     /// The peer closed the connection: a partial stuffed frame is submitted,
     /// a partial counted frame is reported and dropped.
+    /// Drops what is buffered of an incomplete frame without submitting it (the
+    /// stream under the framing failed); the bytes dropped.
+    pub fn abandon(&mut self) -> usize {
+        let n = self.buf.len();
+        self.buf.clear();
+        self.state = State::AtStart;
+        self.cur_line = 0;
+        n
+    }
+
     pub fn close(&mut self, out: &mut impl FnMut(Event<'_>)) {
         if self.state == State::AtStart {
             return;

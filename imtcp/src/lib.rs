@@ -7,6 +7,7 @@
 
 pub mod acl;
 pub mod config;
+pub mod decompress;
 pub mod framing;
 pub mod legacy;
 pub mod server;
@@ -104,20 +105,6 @@ impl InputModule for Imtcp {
     fn activate_pre_priv_drop(conf: &mut Conf) -> RsResult {
         let mut inputs = Vec::new();
         for (idx, cfg) in conf.inputs.iter().enumerate() {
-            let refuse = config::unsupported(cfg);
-            if !refuse.is_empty() {
-                log_error(
-                    0,
-                    ret::INVALID_PARAMS,
-                    &format!(
-                        "imtcp: input '{}' port {}: {} not available in this build yet - listener not started",
-                        cfg.name,
-                        cfg.port,
-                        refuse.join(", ")
-                    ),
-                );
-                continue;
-            }
             if let (Some(rl), false) = (&cfg.ratelimit_name, rsyslog_ffi::Ratelimit::named_supported()) {
                 log_error(
                     0,

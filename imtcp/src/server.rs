@@ -28,6 +28,7 @@
 
 use crate::acl::{self, Acl};
 use crate::config::{parse_port, InputConfig};
+use crate::decompress::{self, Fault, Inflater, WindowBudget};
 use crate::framing::{Event, Framer, FramingConfig, FramingError, StartRegex};
 use crate::tls::{self, Feed, TlsServer, TlsSession};
 use rsyslog_ffi::abi::{NEEDS_PARSING, PARSE_HOSTNAME};
@@ -74,6 +75,12 @@ pub struct Input {
     /// The driver settings cannot be served: the listener fails after its
     /// sockets were bound (and the port file written), as in C.
     tls_failure: Option<tls::SetupError>,
+    /// compression.mode="stream:always": the driver and the guards of each session.
+    inflate: Option<(decompress::Driver, decompress::Limits)>,
+    /// compression.maxTotalZstdWindowBytes, shared by the sessions of this input.
+    zstd_budget: Option<Arc<WindowBudget>>,
+    /// The listener has the byte and decompression counters.
+    byte_counters: bool,
 }
 
 /// How often the dispatcher looks for handshakes past their time.
@@ -118,9 +125,12 @@ fn tls_server(cfg: &InputConfig, conf: &ConfPtr) -> Result<Option<TlsServer>, tl
 
 const CTR_SUBMITTED: usize = 0;
 const CTR_BYTES_RECEIVED: usize = 1;
+const CTR_BYTES_DECOMPRESSED: usize = 2;
+const CTR_DECOMPRESSION_ERRORS: usize = 3;
 /// The listener counters: 8.2302 and 8.2504 have `submitted` only; current
-/// upstream adds the byte and decompression counters (the latter two stay 0
-/// until stream decompression lands).
+/// upstream adds the byte and decompression counters. On the older hosts an
+/// input with stream decompression gets them too (they have nothing else to
+/// show its compressed traffic).
 const LISTENER_COUNTERS_MASTER: [&str; 4] = [
     "submitted",
     "bytes.received",
@@ -149,7 +159,8 @@ impl Input {
             )?,
         };
         let master = rsyslog_ffi::host::host().family >= rsyslog_ffi::host::HostFamily::Master;
-        let counters: &[&str] = if master {
+        let byte_counters = master || cfg.settings.compression.stream;
+        let counters: &[&str] = if byte_counters {
             &LISTENER_COUNTERS_MASTER
         } else {
             &LISTENER_COUNTERS_MASTER[..1]
@@ -182,6 +193,21 @@ impl Input {
             Ok(t) => (t, None),
             Err(e) => (None, Some(e)),
         };
+        let c = &cfg.settings.compression;
+        let inflate = c.stream.then(|| {
+            let driver = if c.zstd {
+                decompress::Driver::Zstd
+            } else {
+                decompress::Driver::Zlib
+            };
+            let limits = decompress::Limits {
+                max_ratio: c.max_expansion_ratio.max(0) as u64,
+                max_per_receive: c.max_decompressed_per_receive.max(0) as u64,
+            };
+            (driver, limits)
+        });
+        let zstd_budget =
+            (c.stream && c.zstd).then(|| Arc::new(WindowBudget::new(c.max_total_zstd_window.max(0) as u64)));
         // Without the net object the sender ACL cannot be enforced: refuse the input.
         let net = rsyslog_ffi::obj::net().map_err(|e| {
             RsError::new(
@@ -206,6 +232,9 @@ impl Input {
             master_stats: master,
             tls,
             tls_failure,
+            inflate,
+            zstd_budget,
+            byte_counters,
         })
     }
 
@@ -217,8 +246,12 @@ impl Input {
 
     /// Raw bytes read from a session (current upstream's `bytes.received`).
     fn received(&self, n: u64) {
-        if let (Some(s), true) = (&self.stats, self.master_stats) {
-            s.inc(CTR_BYTES_RECEIVED, n);
+        self.count(CTR_BYTES_RECEIVED, n);
+    }
+
+    fn count(&self, ctr: usize, n: u64) {
+        if let (Some(s), true) = (&self.stats, self.byte_counters) {
+            s.inc(ctr, n);
         }
     }
 }
@@ -470,14 +503,20 @@ struct Session {
     want_write: bool,
     /// Closed by the handshake sweep: a queued turn finds it and does nothing.
     closed: bool,
+    /// compression.mode="stream:always": between the transport and the framing.
+    inflater: Option<Inflater>,
 }
 
 /// What taking a chunk of received bytes did to a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Took {
     Open,
-    /// The session must close (TLS failure, close_notify, TLS on a plain listener); already logged.
+    /// The session must close (TLS on a plain listener, a bad compressed stream); already logged.
     Close,
+    /// The peer ended the TLS session (close_notify): finish the stream, then close.
+    Eof,
+    /// The TLS session failed (logged): finish what was received, then close.
+    Abort,
 }
 
 /// What a session's messages carry about their sender, fixed at accept.
@@ -563,7 +602,18 @@ impl Session {
             })?),
             None => None,
         };
+        let inflater = match input.inflate {
+            Some((driver, limits)) => Some(Inflater::new(driver, limits, input.zstd_budget.clone()).map_err(|f| {
+                input.count(CTR_DECOMPRESSION_ERRORS, 1);
+                RsError::new(
+                    ret::ZLIB_ERR,
+                    fault_text(&f, driver, &format!("{host} ({ip_str}:{})", peer.port())),
+                )
+            })?),
+            None => None,
+        };
         Ok(Session {
+            inflater,
             framer: Framer::new(input.framing.clone()),
             stream,
             handshaking: tls.is_some(),
@@ -595,6 +645,7 @@ impl Session {
             stream,
             first_checked,
             want_write,
+            inflater,
             ..
         } = self;
         let mut cb = |e: Event<'_>| match e {
@@ -618,12 +669,34 @@ impl Session {
                     return Took::Close;
                 }
             }
-            framer.feed(data, &mut cb);
+            match inflater {
+                Some(z) => {
+                    if let Err(f) = z.push(data) {
+                        peer.decompression_fault(&f, z.driver());
+                        framer.abandon();
+                        return Took::Close;
+                    }
+                }
+                None => framer.feed(data, &mut cb),
+            }
             return Took::Open;
         };
         let was_established = t.established();
         let first = !t.fed_before();
-        let r = t.feed(data, scratch, &mut |p| framer.feed(p, &mut cb));
+        let mut fault = None;
+        let r = t.feed(data, scratch, &mut |p| match inflater.as_mut() {
+            Some(z) => {
+                if let Err(f) = z.push(p) {
+                    fault = Some(f);
+                }
+            }
+            None => framer.feed(p, &mut cb),
+        });
+        if let (Some(f), Some(z)) = (fault, inflater.as_ref()) {
+            peer.decompression_fault(&f, z.driver());
+            framer.abandon();
+            return Took::Close;
+        }
         // Handshake messages and alerts go out now (an alert before the close).
         match t.flush(&mut &*stream) {
             Ok(all) => *want_write = !all,
@@ -637,17 +710,69 @@ impl Session {
                 }
                 if feed == Feed::PeerClosed {
                     peer.closed_by_peer(sid);
-                    framer.close(&mut cb);
-                    return Took::Close;
+                    return Took::Eof;
                 }
                 Took::Open
             }
             Err(f) => {
                 peer.tls_failure(&f, t.cert_info().as_ref(), first, sid);
-                framer.close(&mut cb);
+                Took::Abort
+            }
+        }
+    }
+
+    /// Decompressed bytes wait to be framed.
+    fn inflating(&self) -> bool {
+        self.inflater.as_ref().is_some_and(Inflater::busy)
+    }
+
+    /// One slice of decompressed bytes into the framing. `Took::Close` after a
+    /// fault (logged; the incomplete frame is dropped, the complete ones stay).
+    fn inflate_slice(&mut self, out: &mut [u8], batch: &mut Batch) -> Took {
+        let now = interfaces().map(|i| i.current_time(false)).unwrap_or_default();
+        let sid = self as *const Session;
+        let Session {
+            framer, peer, inflater, ..
+        } = self;
+        let Some(z) = inflater.as_mut() else {
+            return Took::Open;
+        };
+        match z.next(out) {
+            Ok(n) => {
+                peer.input.count(CTR_BYTES_DECOMPRESSED, n as u64);
+                framer.feed(&out[..n], &mut |e: Event<'_>| match e {
+                    Event::Frame(f) => peer.submit(f, &now, batch),
+                    Event::Error(e) => peer.framing_error(&e, sid),
+                });
+                Took::Open
+            }
+            Err(f) => {
+                peer.decompression_fault(&f, z.driver());
+                framer.abandon();
                 Took::Close
             }
         }
+    }
+
+    /// The byte stream ended (the peer closed, or the transport failed): what
+    /// the decompressor still holds is framed, a compressed stream without its
+    /// end is reported when `check_end`, then the framing closes as for any
+    /// session. After a decompression fault the incomplete frame is dropped.
+    fn end_of_stream(&mut self, out: &mut [u8], batch: &mut Batch, check_end: bool) {
+        while self.inflating() {
+            if self.inflate_slice(out, batch) == Took::Close {
+                return;
+            }
+            let _ = batch.flush();
+        }
+        if let (Some(z), true) = (self.inflater.as_mut(), check_end) {
+            if let Err(f) = z.finish() {
+                self.peer.decompression_fault(&f, z.driver());
+                self.framer.abandon();
+                return;
+            }
+        }
+        self.process(&[], batch, true);
     }
 
     /// Sends what the TLS layer still holds; `want_write` stays set while
@@ -673,6 +798,16 @@ impl Session {
             framer.close(&mut cb);
         }
     }
+}
+
+/// `imtcp: <reason> from <peer>, driver=<zlib|zstd>: <detail>` (current upstream).
+fn fault_text(f: &Fault, driver: decompress::Driver, peer: &str) -> String {
+    format!(
+        "imtcp: {} from {peer}, driver={}: {}",
+        f.reason(),
+        driver.name(),
+        f.detail
+    )
 }
 
 /// Writes TLS log lines with their severities.
@@ -707,6 +842,12 @@ impl Peer {
             first_data,
         };
         emit(&tls::texts::failure(srv.driver, f, info, srv.check.policy.auth, &ctx));
+    }
+
+    /// Logs a compressed-stream fault as current upstream imtcp does and counts it.
+    fn decompression_fault(&self, f: &Fault, driver: decompress::Driver) {
+        self.input.count(CTR_DECOMPRESSION_ERRORS, 1);
+        log_error(0, ret::ZLIB_ERR, &fault_text(f, driver, &self.describe()));
     }
 
     /// `<host> (<ip>:<port>)`, as current upstream names a peer.
@@ -838,6 +979,8 @@ struct Worker {
     buf: Vec<u8>,
     /// Decrypted bytes on their way from rustls to the framing (TLS sessions).
     plain: Vec<u8>,
+    /// A slice of decompressed bytes on its way to the framing.
+    inflated: Vec<u8>,
     stats: Option<StatsObj>,
 }
 
@@ -847,6 +990,7 @@ impl Worker {
             batch: Batch::new(),
             buf: vec![0u8; READ_SIZE],
             plain: vec![0u8; PLAIN_SIZE],
+            inflated: vec![0u8; decompress::SLICE],
             stats,
         }
     }
@@ -1382,6 +1526,13 @@ pub fn run(listeners: Vec<Listener>, thread: &InputThread) -> RsResult {
 /// One turn of a session: read until the socket is drained, closed, the
 /// read budget is used up or the input stops; every chunk is framed and its
 /// messages flushed before the next read (so nothing read is left unsubmitted).
+///
+/// With stream decompression a receive can expand a thousandfold: its output
+/// is framed in slices of [`decompress::SLICE`] bytes, each slice after the
+/// first costs one unit of the same budget as a read, and the socket is read
+/// again only when the decompressor has handed out all it holds. A session
+/// that still holds decompressed work at the end of its budget goes back to the
+/// queue, as one with unread data does.
 fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) -> Turn {
     let max_reads = match s.peer.input.cfg.settings.starvation_max_reads {
         0 => u64::MAX,
@@ -1397,10 +1548,27 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
     if s.want_write {
         s.flush_pending();
     }
-    while t.reads < max_reads {
+    let mut units = 0u64;
+    // The last read was short: once the decompressor is empty, the turn ends.
+    let mut short = false;
+    while units < max_reads {
         if stopping() {
             t.end = End::Stopping;
             return t;
+        }
+        units += 1;
+        if s.inflating() {
+            let took = s.inflate_slice(&mut w.inflated, &mut w.batch);
+            let _ = w.batch.flush();
+            if took == Took::Close {
+                t.end = End::Closed;
+                return t;
+            }
+            if short && !s.inflating() {
+                t.end = drained(s);
+                return t;
+            }
+            continue;
         }
         t.reads += 1;
         match s.stream.read(&mut w.buf) {
@@ -1410,16 +1578,29 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
                     Some(f) => s.peer.tls_failure(&f, None, false, s as *const _),
                     None => s.peer.closed_by_peer(s as *const _),
                 }
-                s.process(&[], &mut w.batch, true);
+                s.end_of_stream(&mut w.inflated, &mut w.batch, true);
                 t.end = End::Closed;
                 return t;
             }
             Ok(n) => {
                 t.data_reads += 1;
                 s.peer.input.received(n as u64);
-                let took = s.take(&w.buf[..n], &mut w.plain, &mut w.batch);
+                if let Some(z) = s.inflater.as_mut() {
+                    z.begin_receive();
+                }
+                let mut took = s.take(&w.buf[..n], &mut w.plain, &mut w.batch);
+                if took == Took::Open && s.inflating() {
+                    // The first slice of a receive is part of its read.
+                    took = s.inflate_slice(&mut w.inflated, &mut w.batch);
+                }
+                match took {
+                    Took::Open => {}
+                    Took::Close => {}
+                    Took::Eof => s.end_of_stream(&mut w.inflated, &mut w.batch, true),
+                    Took::Abort => s.end_of_stream(&mut w.inflated, &mut w.batch, false),
+                }
                 let _ = w.batch.flush();
-                if took == Took::Close {
+                if took != Took::Open {
                     t.end = End::Closed;
                     return t;
                 }
@@ -1427,8 +1608,11 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
                     // A short read took all there was: re-arming the one-shot registration
                     // (EPOLL_CTL_MOD) reports whatever arrives from now on, so the recv
                     // that would only say EAGAIN is saved (tcpsrv.c makes it).
-                    t.end = drained(s);
-                    return t;
+                    if !s.inflating() {
+                        t.end = drained(s);
+                        return t;
+                    }
+                    short = true;
                 }
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -1446,7 +1630,7 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
                         s as *const _, s.peer.ip_str
                     ),
                 );
-                s.process(&[], &mut w.batch, true);
+                s.end_of_stream(&mut w.inflated, &mut w.batch, true);
                 t.end = End::Closed;
                 return t;
             }

@@ -299,32 +299,3 @@ if $inputname == "imtcp" and $msg contains "quiet" then action(type="omfile" fil
         st.elapsed
     );
 }
-
-/// A stream-compressed input (not in this build yet) is refused with a clear
-/// line; the plain input beside it and the daemon keep working.
-#[test]
-fn compressed_input_is_refused_clearly_others_run() {
-    let Some(host) = require_host("compressed_input_is_refused_clearly_others_run") else {
-        return;
-    };
-    let conf = r#"
-module(load="${IMTCP}")
-input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/z.port" name="zin" compression.mode="stream:always")
-input(type="imtcp" port="0" listenPortFileName="${WORKDIR}/port")
-if $inputname == "imtcp" then action(type="omfile" file="${WORKDIR}/out")
-"#;
-    let d = Daemon::start(&host, conf);
-    let m = d.wait_internal("imtcp: input 'zin' port 0:", T);
-    assert!(
-        m.contains("compression.mode=\"stream:always\" not available in this build yet - listener not started"),
-        "{m}"
-    );
-    let port = d.wait_port_file("port", T);
-    tcp_send(port, b"<13>a: plain still works\n");
-    d.wait_lines("out", 1, T);
-    assert!(
-        !d.path("z.port").exists(),
-        "no listener may be opened for the refused input"
-    );
-    assert!(d.stop().exited_cleanly());
-}
