@@ -113,6 +113,10 @@ pub enum ZstdHeader {
     NotAFrame,
     Frame {
         window: u64,
+        /// Header bytes, magic number included.
+        len: usize,
+        /// A content checksum (4 bytes) follows the last block.
+        checksum: bool,
     },
 }
 
@@ -168,7 +172,78 @@ pub fn zstd_header(b: &[u8]) -> ZstdHeader {
         let base = 1u64 << log;
         base + (base / 8) * u64::from(wd & 7)
     };
-    ZstdHeader::Frame { window }
+    ZstdHeader::Frame {
+        window,
+        len,
+        checksum: fhd & 4 != 0,
+    }
+}
+
+/// Size of a zstd block header (RFC 8878 §3.1.1.2).
+const BLOCK_HEADER: usize = 3;
+
+/// What follows the current unit of a zstd frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    BlockHeader,
+    Checksum,
+    /// The frame ends (or is not followed: not a frame).
+    Done,
+}
+
+/// Where the decoder is in a zstd frame, so that one decoder call never spans
+/// two blocks: zstd drops a call's output when the call fails, and the output
+/// of a good block must come out before a bad block after it is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Track {
+    /// Bytes of the current unit (header, block, checksum) not yet given to the decoder.
+    left: usize,
+    next: Next,
+    checksum: bool,
+}
+
+impl Track {
+    const UNTRACKED: Track = Track {
+        left: 0,
+        next: Next::Done,
+        checksum: false,
+    };
+
+    /// How many bytes of `avail` the decoder may take now.
+    fn limit(&mut self, avail: &[u8]) -> usize {
+        if self.left == 0 {
+            match self.next {
+                Next::BlockHeader => {
+                    let Some(h) = avail.get(..BLOCK_HEADER) else {
+                        return 0;
+                    };
+                    let h = u32::from(h[0]) | (u32::from(h[1]) << 8) | (u32::from(h[2]) << 16);
+                    let content = match (h >> 1) & 3 {
+                        // RLE: one byte repeated; reserved: the decoder refuses the header.
+                        1 => 1,
+                        3 => 0,
+                        _ => (h >> 3) as usize,
+                    };
+                    self.left = BLOCK_HEADER + content;
+                    self.next = match (h & 1 != 0, self.checksum) {
+                        (false, _) => Next::BlockHeader,
+                        (true, true) => Next::Checksum,
+                        (true, false) => Next::Done,
+                    };
+                }
+                Next::Checksum => {
+                    self.left = 4;
+                    self.next = Next::Done;
+                }
+                Next::Done => return avail.len(),
+            }
+        }
+        self.left.min(avail.len())
+    }
+
+    fn took(&mut self, n: usize) {
+        self.left -= n.min(self.left);
+    }
 }
 
 /// The largest window log whose window fits in `limit` bytes (zstd's own bounds: 10..=31);
@@ -186,6 +261,7 @@ struct Zstd {
     ctx: Option<zstd::zstd_safe::DCtx<'static>>,
     /// The frame header was read and its window reserved.
     in_frame: bool,
+    track: Track,
     reserved: u64,
     budget: Option<Arc<WindowBudget>>,
 }
@@ -219,6 +295,8 @@ pub struct Inflater {
     this_receive: u64,
     /// The decoder may still hand out bytes (cleared when a slice came back empty).
     busy: bool,
+    /// A fault found after the output of the same decoder call: reported by the next call.
+    deferred: Option<String>,
 }
 
 impl Inflater {
@@ -236,6 +314,7 @@ impl Inflater {
                 Engine::Zstd(Box::new(Zstd {
                     ctx: Some(ctx),
                     in_frame: false,
+                    track: Track::UNTRACKED,
                     reserved: 0,
                     budget,
                 }))
@@ -252,6 +331,7 @@ impl Inflater {
             decompressed: 0,
             this_receive: 0,
             busy: false,
+            deferred: None,
         })
     }
 
@@ -309,6 +389,9 @@ impl Inflater {
         if self.state == State::Failed || out.is_empty() {
             return Ok(0);
         }
+        if let Some(d) = self.deferred.take() {
+            return Err(self.fail(&d));
+        }
         if self.state == State::Ended {
             if self.pos < self.input.len() {
                 let d = format!("data after end of {} stream", self.driver.name());
@@ -317,13 +400,22 @@ impl Inflater {
             self.busy = false;
             return Ok(0);
         }
-        let n = match self.step(out) {
-            Ok(n) => n,
-            Err(detail) => return Err(self.fail(&detail)),
+        // A call may take input (a header, a block whose output the decoder still
+        // holds) and hand out nothing: go on while input is being taken.
+        let n = loop {
+            let before = self.pos;
+            match self.step(out) {
+                Ok(0) if self.pos != before && self.state == State::Running => continue,
+                Ok(n) => break n,
+                Err(detail) => return Err(self.fail(&detail)),
+            }
         };
         if n == 0 {
-            // Ended with leftovers is reported by the next call.
-            self.busy = self.state == State::Ended && self.pos < self.input.len();
+            if self.state == State::Ended && self.pos < self.input.len() {
+                let d = format!("data after end of {} stream", self.driver.name());
+                return Err(self.fail(&d));
+            }
+            self.busy = false;
             return Ok(0);
         }
         self.this_receive = match self.this_receive.checked_add(n as u64) {
@@ -350,12 +442,18 @@ impl Inflater {
         match &mut self.engine {
             Engine::Zlib(z) => {
                 let (in0, out0) = (z.total_in(), z.total_out());
-                let st = z
-                    .decompress(avail, out, flate2::FlushDecompress::Sync)
-                    .map_err(|_| "zlib inflate failed".to_string())?;
+                let r = z.decompress(avail, out, flate2::FlushDecompress::Sync);
                 let used = (z.total_in() - in0) as usize;
                 let made = (z.total_out() - out0) as usize;
                 self.pos += used;
+                let Ok(st) = r else {
+                    // What inflate wrote before it found the fault is handed out first.
+                    if made > 0 {
+                        self.deferred = Some("zlib inflate failed".into());
+                        return Ok(made);
+                    }
+                    return Err("zlib inflate failed".into());
+                };
                 if st == flate2::Status::StreamEnd {
                     self.state = State::Ended;
                 } else if used == 0 && made == 0 && !avail.is_empty() {
@@ -368,13 +466,18 @@ impl Inflater {
                     match zstd_header(avail) {
                         ZstdHeader::Incomplete => return Ok(0),
                         ZstdHeader::NotAFrame => {}
-                        ZstdHeader::Frame { window } => {
+                        ZstdHeader::Frame { window, len, checksum } => {
                             if let Some(b) = &z.budget {
                                 if !b.reserve(window) {
                                     return Err("zstd decoder window budget exhausted".into());
                                 }
                                 z.reserved = window;
                             }
+                            z.track = Track {
+                                left: len,
+                                next: Next::BlockHeader,
+                                checksum,
+                            };
                         }
                     }
                     z.in_frame = true;
@@ -382,12 +485,14 @@ impl Inflater {
                 let Some(ctx) = z.ctx.as_mut() else {
                     return Ok(0);
                 };
+                let avail = &avail[..z.track.limit(avail)];
                 let mut inb = zstd::zstd_safe::InBuffer::around(avail);
                 let mut outb = zstd::zstd_safe::OutBuffer::around(out);
                 let r = ctx.decompress_stream(&mut outb, &mut inb);
                 let (used, made) = (inb.pos(), outb.pos());
                 let hint = r.map_err(|code| zstd::zstd_safe::get_error_name(code).to_string())?;
                 self.pos += used;
+                z.track.took(used);
                 if hint == 0 {
                     self.state = State::Ended;
                     z.ctx = None;
@@ -562,7 +667,7 @@ mod tests {
             for chunk in [3, wire.len()] {
                 let (out, f) = run(&mut inflater(d, DEFAULTS), &wire, chunk, SLICE, true);
                 assert_eq!(out, m);
-                let f = f.expect("trailing data");
+                let f = f.unwrap_or_else(|| panic!("trailing data {d:?} {chunk}"));
                 assert!(!f.truncated);
                 assert_eq!(f.reason(), "received invalid compressed stream");
                 assert_eq!(f.detail, format!("data after end of {} stream", d.name()));
@@ -588,19 +693,30 @@ mod tests {
                 "",
             ),
         ] {
-            // The second part's bytes, garbled.
-            let mut wire = second.clone();
-            for x in &mut wire[first.len() + 3..first.len() + 40] {
+            // The second part's bytes garbled; then only its first byte made a block of
+            // the reserved type (an error at once, no garbage output before it).
+            let mut garbled = second.clone();
+            for x in &mut garbled[first.len() + 3..first.len() + 40] {
                 *x ^= 0x5a;
             }
-            let (out, f) = run(&mut inflater(d, DEFAULTS), &wire, first.len(), SLICE, true);
-            assert!(out.starts_with(&a), "{d:?}: the first part survives");
-            let f = f.expect("corrupt");
-            assert!(!f.truncated, "{d:?}");
-            if !detail.is_empty() {
-                assert_eq!(f.detail, detail);
-            } else {
-                assert!(!f.detail.is_empty());
+            let mut reserved = second.clone();
+            reserved[first.len()] = 0xff;
+            for (wire, exact) in [(garbled, false), (reserved, true)] {
+                // In the same receive as the good part, too: its output comes out first.
+                for chunk in [first.len(), wire.len()] {
+                    let (out, f) = run(&mut inflater(d, DEFAULTS), &wire, chunk, SLICE, true);
+                    let f = f.expect("corrupt");
+                    assert!(out.starts_with(&a), "{d:?} {chunk}: the first part survives");
+                    if exact {
+                        assert_eq!(out, a, "{d:?} {chunk}");
+                    }
+                    assert!(!f.truncated, "{d:?}");
+                    if !detail.is_empty() {
+                        assert_eq!(f.detail, detail);
+                    } else if exact {
+                        assert_eq!(f.detail, "Data corruption detected");
+                    }
+                }
             }
         }
     }
@@ -698,14 +814,17 @@ mod tests {
         let m = messages(3);
         for w in [10, 17, 21, 27] {
             let wire = zstd(&[&m], 3, Some(w), true);
-            assert_eq!(zstd_header(&wire), ZstdHeader::Frame { window: 1 << w }, "log {w}");
+            assert!(
+                matches!(zstd_header(&wire), ZstdHeader::Frame { window, .. } if window == 1 << w),
+                "log {w}"
+            );
             for cut in 0..6 {
                 assert_eq!(zstd_header(&wire[..cut]), ZstdHeader::Incomplete);
             }
         }
         // Single segment: the window is the content size.
         let one = zstd::bulk::compress(&m, 3).unwrap();
-        assert_eq!(zstd_header(&one), ZstdHeader::Frame { window: m.len() as u64 });
+        assert!(matches!(zstd_header(&one), ZstdHeader::Frame { window, .. } if window == m.len() as u64));
         assert_eq!(zstd_header(b"\x78\x9c"), ZstdHeader::NotAFrame);
         assert_eq!(zstd_header(b"<13>"), ZstdHeader::NotAFrame);
         // A window descriptor with a mantissa: 2^20 + 3 * 2^17.
@@ -714,7 +833,9 @@ mod tests {
         assert_eq!(
             zstd_header(&hdr),
             ZstdHeader::Frame {
-                window: (1 << 20) + 3 * (1 << 17)
+                window: (1 << 20) + 3 * (1 << 17),
+                len: 6,
+                checksum: false
             }
         );
     }

@@ -310,6 +310,15 @@ impl Daemon {
     pub fn pid(&self) -> u32 {
         self.pid
     }
+    /// A `kB` field of /proc/<pid>/status, e.g. `VmRSS:` or `VmHWM:` (peak RSS); 0 when gone.
+    pub fn status_kb(&self, field: &str) -> u64 {
+        let s = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        s.lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
     /// `<workdir>/<name>` (absolute `name` is used as is).
     pub fn path(&self, name: &str) -> PathBuf {
         self.workdir().join(name)

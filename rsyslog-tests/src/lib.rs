@@ -40,6 +40,7 @@ pub mod netns;
 pub mod pcapfile;
 pub mod sockets;
 pub mod spawn;
+pub mod stats;
 pub mod wait;
 
 pub use config::{INTERNAL_DETAIL_LOG, INTERNAL_LOG};

@@ -2,6 +2,7 @@
 //! starvation protection, the per-worker impstats counters (compared with
 //! the C module's lines on the same host), and a lossless SIGTERM under load.
 
+use rsyslog_tests::stats::stats_lines;
 use rsyslog_tests::wait::poll_until;
 use rsyslog_tests::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -91,28 +92,6 @@ fn many_senders_exactly_once_with_one_worker() {
 #[test]
 fn many_senders_exactly_once_with_four_workers() {
     many_senders_exactly_once(4);
-}
-
-/// One impstats line: name, origin, counters in order.
-type StatsLine = (String, String, Vec<(String, u64)>);
-
-/// Parses impstats legacy lines "<date>: <name>: origin=<o> k=v ...".
-fn stats_lines(text: &str) -> Vec<StatsLine> {
-    let mut out = Vec::new();
-    for l in text.lines() {
-        let Some(i) = l.find(": origin=") else { continue };
-        let head = &l[..i];
-        // The name follows the date ("Sun Nov 22 05:50:58 2026: name").
-        let name = head.rsplit_once(": ").map(|x| x.1).unwrap_or(head).to_string();
-        let mut fields = l[i + 2..].split_whitespace();
-        let origin = fields.next().unwrap().trim_start_matches("origin=").to_string();
-        let kv = fields
-            .filter_map(|f| f.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.parse().unwrap_or(u64::MAX)))
-            .collect();
-        out.push((name, origin, kv));
-    }
-    out
 }
 
 /// The imtcp lines of the last complete impstats round, values replaced by "N".

@@ -77,15 +77,6 @@ fn client_hello(pki: &Pki) -> Vec<u8> {
     out
 }
 
-fn status_kb(pid: u32, field: &str) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 #[test]
 fn garbage_truncated_and_alerts_are_refused_and_others_flow() {
     let Some(host) = require_host("garbage_truncated_and_alerts_are_refused_and_others_flow") else {
@@ -173,8 +164,7 @@ fn stalled_handshakes_time_out_within_bounded_memory() {
     let port = d.wait_port_file("port", T);
     let mut good = good_tls(&pki, port);
     good.send(10);
-    let pid = d.pid();
-    let rss_before = status_kb(pid, "VmRSS:");
+    let rss_before = d.status_kb("VmRSS:");
     let hello = client_hello(&pki);
     // 1000 connections: half send nothing, half stop after their ClientHello.
     let mut stalled = Vec::new();
@@ -219,8 +209,8 @@ fn stalled_handshakes_time_out_within_bounded_memory() {
         }
     }
     let took = started.elapsed();
-    let rss_peak = status_kb(pid, "VmHWM:");
-    let rss_after = status_kb(pid, "VmRSS:");
+    let rss_peak = d.status_kb("VmHWM:");
+    let rss_after = d.status_kb("VmRSS:");
     eprintln!(
         "1000 stalled handshakes: RSS before {rss_before} kB, peak {rss_peak} kB, after {rss_after} kB; {closed} closed by the server within {:.1} s of the first timeout",
         took.as_secs_f64()
