@@ -735,3 +735,65 @@ if $inputname != "rsyslogd" then action(type="omfile" file="${WORKDIR}/out" temp
     let has = |f: &str| st.workdir().join(f).exists();
     assert!(!has("p-bad1") && !has("p-bad2"), "no listener for a bad input");
 }
+
+/// A compressed stream that expands a hundredfold does not hold the worker: it
+/// is framed in bounded slices that count against starvationProtection.maxReads,
+/// so with one worker a quiet session's messages arrive while the big stream is
+/// still being framed (before its last mark).
+#[test]
+fn expanding_stream_does_not_starve_others() {
+    let Some(host) = require_host("expanding_stream_does_not_starve_others") else {
+        return;
+    };
+    const N: usize = 2_000_000;
+    const MARK: usize = 100_000;
+    let plain: Vec<u8> = (0..N)
+        .flat_map(|i| {
+            let mark = if i % MARK == 0 { " mark" } else { "" };
+            format!("<13>big: big {i}{mark} and some text to make it longer\n").into_bytes()
+        })
+        .collect();
+    let (wire, _) = Z::Zstd.compress(&[&plain]);
+    let d = Daemon::start(
+        &host,
+        &format!(
+            r#"
+module(load="${{IMTCP}}" workerThreads="1" starvationProtection.maxReads="10")
+input(type="imtcp" port="0" listenPortFileName="${{WORKDIR}}/port" {}
+      compression.maxExpansionRatio="0" compression.maxDecompressedBytesPerReceive="0")
+template(name="m" type="string" string="%msg%\n")
+if $inputname == "imtcp" and ($msg contains "mark" or $msg contains "quiet") then
+    action(type="omfile" file="${{WORKDIR}}/out" template="m")
+"#,
+            Z::Zstd.input()
+        ),
+    );
+    let port = d.wait_port_file("port", T);
+    let mut quiet = Good::new(Z::Zstd.open(port));
+    let mut big = tcp_connect(port);
+    let writer = std::thread::spawn(move || big.write_all(&wire));
+    d.wait_lines("out", 1, T);
+    for i in 0..5 {
+        quiet.w.write_all(format!("<13>q: quiet {i}\n").as_bytes()).unwrap();
+        quiet.w.flush().unwrap();
+        let have = d.wait_lines("out", 1, T);
+        wait::poll_until(T, Duration::from_millis(5), || {
+            d.lines("out").iter().any(|l| l == &format!(" quiet {i}")).then_some(())
+        })
+        .unwrap_or_else(|| panic!("quiet {i} never arrived: {have:?}"));
+    }
+    writer.join().unwrap().unwrap();
+    let lines = d.wait_lines("out", N / MARK + 5, Duration::from_secs(120));
+    let st = d.stop();
+    assert!(st.exited_cleanly(), "{}", st.report());
+    let last_mark = lines.iter().rposition(|l| l.contains("mark")).unwrap();
+    let last_quiet = lines.iter().rposition(|l| l.contains("quiet")).unwrap();
+    // Without the slices counting against maxReads (maxReads="0" here) the last
+    // quiet messages wait for the end of the big stream.
+    assert!(
+        last_quiet < last_mark,
+        "the quiet session waited for the big stream: {lines:?}"
+    );
+    let marks: Vec<&String> = lines.iter().filter(|l| l.contains("mark")).collect();
+    assert_eq!(marks.len(), N / MARK, "every mark of the big stream arrives");
+}
