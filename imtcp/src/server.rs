@@ -1523,6 +1523,9 @@ pub fn run(listeners: Vec<Listener>, thread: &InputThread) -> RsResult {
     Ok(())
 }
 
+/// Decompressed slices a session may still frame when the input stops.
+const STOP_SLICES: usize = 1024;
+
 /// One turn of a session: read until the socket is drained, closed, the
 /// read budget is used up or the input stops; every chunk is framed and its
 /// messages flushed before the next read (so nothing read is left unsubmitted).
@@ -1553,6 +1556,14 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
     let mut short = false;
     while units < max_reads {
         if stopping() {
+            // What was read is framed and submitted before the input stops, up to
+            // STOP_SLICES (64 MiB, the default per-receive guard) so that shutdown stays quick.
+            let mut n = 0;
+            while n < STOP_SLICES && s.inflating() && s.inflate_slice(&mut w.inflated, &mut w.batch) == Took::Open {
+                n += 1;
+                let _ = w.batch.flush();
+            }
+            let _ = w.batch.flush();
             t.end = End::Stopping;
             return t;
         }
