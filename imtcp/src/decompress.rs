@@ -540,17 +540,21 @@ mod tests {
             .collect()
     }
 
-    /// A zlib stream as omfwd sends it: a sync flush after each part, the end marker last.
-    fn zlib(parts: &[&[u8]], level: u32, finish: bool) -> Vec<u8> {
-        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(level));
+    /// Writes each part and flushes after it (zlib's sync flush, zstd's flush).
+    fn write_parts(e: &mut impl Write, parts: &[&[u8]]) {
         for p in parts {
             e.write_all(p).unwrap();
             e.flush().unwrap();
         }
+    }
+
+    /// A zlib stream as omfwd sends it: a sync flush after each part, the end marker last.
+    fn zlib(parts: &[&[u8]], level: u32, finish: bool) -> Vec<u8> {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(level));
+        write_parts(&mut e, parts);
         if finish {
             e.finish().unwrap()
         } else {
-            e.flush().unwrap();
             e.get_ref().clone()
         }
     }
@@ -561,10 +565,7 @@ mod tests {
         if let Some(w) = window_log {
             e.set_parameter(zstd::stream::raw::CParameter::WindowLog(w)).unwrap();
         }
-        for p in parts {
-            e.write_all(p).unwrap();
-            e.flush().unwrap();
-        }
+        write_parts(&mut e, parts);
         if finish {
             e.finish().unwrap()
         } else {
@@ -603,29 +604,25 @@ mod tests {
     }
 
     #[test]
-    fn zlib_streams_decode_at_any_split() {
+    fn streams_decode_at_any_split() {
         let m = messages(200);
-        for level in [1, 6, 9] {
-            let wire = zlib(&[&m[..3000], &m[3000..]], level, true);
-            for chunk in [1, 7, 100, 4096, wire.len()] {
+        let parts: [&[u8]; 2] = [&m[..3000], &m[3000..]];
+        for (d, level) in [
+            (Driver::Zlib, 1),
+            (Driver::Zlib, 6),
+            (Driver::Zlib, 9),
+            (Driver::Zstd, 1),
+            (Driver::Zstd, 3),
+            (Driver::Zstd, 19),
+        ] {
+            let wire = match d {
+                Driver::Zlib => zlib(&parts, level as u32, true),
+                Driver::Zstd => zstd(&parts, level, None, true),
+            };
+            for chunk in [1, 5, 100, 4096, wire.len()] {
                 for slice in [1, 13, SLICE] {
-                    let (out, f) = run(&mut inflater(Driver::Zlib, DEFAULTS), &wire, chunk, slice, true);
-                    assert_eq!(f, None, "level {level} chunk {chunk} slice {slice}");
-                    assert_eq!(out, m);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn zstd_frames_decode_at_any_split() {
-        let m = messages(200);
-        for level in [1, 3, 19] {
-            let wire = zstd(&[&m[..3000], &m[3000..]], level, None, true);
-            for chunk in [1, 5, 100, wire.len()] {
-                for slice in [1, 13, SLICE] {
-                    let (out, f) = run(&mut inflater(Driver::Zstd, DEFAULTS), &wire, chunk, slice, true);
-                    assert_eq!(f, None, "level {level} chunk {chunk} slice {slice}");
+                    let (out, f) = run(&mut inflater(d, DEFAULTS), &wire, chunk, slice, true);
+                    assert_eq!(f, None, "{d:?} level {level} chunk {chunk} slice {slice}");
                     assert_eq!(out, m);
                 }
             }

@@ -35,12 +35,18 @@ impl<W: Write> Good<W> {
 
 /// All good messages arrived, each once, in order (lines are `%rawmsg%`).
 pub fn assert_good(lines: &[String], sent: usize) {
-    let got: Vec<usize> = lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("<13>good: g"))
-        .map(|n| n.parse().unwrap_or(usize::MAX))
-        .collect();
+    let got = numbers_after(lines, "<13>good: g");
     assert_eq!(got, (0..sent).collect::<Vec<_>>(), "good session's messages");
+}
+
+/// The numbers that end the lines starting with `prefix`, in line order
+/// (`usize::MAX` for a line whose rest is not a number).
+pub fn numbers_after(lines: &[String], prefix: &str) -> Vec<usize> {
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .map(|n| n.parse().unwrap_or(usize::MAX))
+        .collect()
 }
 
 /// Lines of `text` that contain `needle`.

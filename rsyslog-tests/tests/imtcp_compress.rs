@@ -14,7 +14,7 @@
 //! same input sends before, during and after.
 
 use flate2::write::ZlibEncoder;
-use rsyslog_tests::good::{assert_good, count, Good};
+use rsyslog_tests::good::{assert_good, count, numbers_after, Good};
 use rsyslog_tests::stats::last_value;
 use rsyslog_tests::*;
 use std::io::Write;
@@ -155,12 +155,7 @@ fn numbered(tag: &str, n: usize) -> Vec<u8> {
 
 /// The numbers of the `tag` messages among `lines` (raw frames), in arrival order.
 fn numbers_of(lines: &[String], tag: &str) -> Vec<usize> {
-    let p = format!("<13>{tag}: {tag} ");
-    lines
-        .iter()
-        .filter_map(|l| l.strip_prefix(&p))
-        .map(|n| n.parse().unwrap_or(usize::MAX))
-        .collect()
+    numbers_after(lines, &format!("<13>{tag}: {tag} "))
 }
 
 /// Internal-log lines of a compressed-stream fault: `imtcp: <reason> from <host>
@@ -245,12 +240,7 @@ ruleset(name="fwd") {{
     for level in [1, 6, 9] {
         for flush in ["on", "off"] {
             let tag = format!("z{level}{flush}");
-            let p = format!("{tag}: {tag} ");
-            let got: Vec<usize> = lines
-                .iter()
-                .filter_map(|l| l.strip_prefix(&p))
-                .map(|n| n.parse().unwrap_or(usize::MAX))
-                .collect();
+            let got = numbers_after(&lines, &format!("{tag}: {tag} "));
             assert_eq!(got, (0..N).collect::<Vec<_>>(), "{tag}");
         }
     }
@@ -538,11 +528,7 @@ if $inputname == "dflt" or $inputname == "off" then action(type="omfile" file="$
     let st = d.stop();
     assert!(st.exited_cleanly(), "{}", st.report());
     let lines_all = st.lines("out");
-    let through: Vec<usize> = lines_all
-        .iter()
-        .filter_map(|l| l.strip_prefix("off "))
-        .map(|n| n.parse().unwrap_or(usize::MAX))
-        .collect();
+    let through = numbers_after(&lines_all, "off ");
     assert_eq!(through, (0..N).collect::<Vec<_>>(), "ratio {ratio}");
     let cut = faults(
         &log,
