@@ -5,8 +5,9 @@
 set -euo pipefail
 
 # rsyslog-gnutls, rsyslog-openssl: the C lmnsd_gtls/lmnsd_ossl drivers (TLS oracle and
-# omfwd sender); gnutls-bin, openssl: gnutls-cli, s_client, `openssl verify` in the TLS tests.
-PKGS=(rsyslog rsyslog-gnutls rsyslog-openssl gnutls-bin openssl libpcap-dev pkg-config gcc make binutils bsdutils iproute2 ca-certificates valgrind)
+# omfwd sender); gnutls-bin, openssl: gnutls-cli, s_client, `openssl verify` in the TLS tests;
+# zstd: the command-line sender of the stream decompression tests.
+PKGS=(rsyslog rsyslog-gnutls rsyslog-openssl gnutls-bin openssl zstd libpcap-dev pkg-config gcc make binutils bsdutils iproute2 ca-certificates valgrind)
 
 missing=()
 for p in "${PKGS[@]}"; do
