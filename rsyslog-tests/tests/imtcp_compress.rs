@@ -783,3 +783,59 @@ if $inputname == "imtcp" and ($msg contains "mark" or $msg contains "quiet") the
     let marks: Vec<&String> = lines.iter().filter(|l| l.contains("mark")).collect();
     assert_eq!(marks.len(), N / MARK, "every mark of the big stream arrives");
 }
+
+/// `compression.maxTotalZstdWindowBytes` is a budget shared by an input's
+/// sessions: with 2 MiB, two frames of a 1 MiB window may be open at once, a
+/// third is refused; a finished frame gives its window back even while its
+/// connection stays open.
+#[test]
+fn zstd_window_budget_is_shared_by_the_sessions() {
+    let Some(host) = require_host("zstd_window_budget_is_shared_by_the_sessions") else {
+        return;
+    };
+    let d = Daemon::start(
+        &host,
+        &conf(
+            "",
+            &format!(r#"{} compression.maxTotalZstdWindowBytes="2097152""#, Z::Zstd.input()),
+        ),
+    );
+    let port = d.wait_port_file("port", T);
+    let frame = |tag: &str| {
+        let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        e.set_parameter(zstd::stream::raw::CParameter::WindowLog(20)).unwrap();
+        e.write_all(format!("<13>{tag}: {tag} 0\n").as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    // Three sessions send the header of a 1 MiB-window frame and wait.
+    let mut open: Vec<(TcpStream, Vec<u8>)> = ["s0", "s1", "s2"]
+        .iter()
+        .map(|t| {
+            let f = frame(t);
+            let mut s = tcp_connect(port);
+            s.write_all(&f[..6]).unwrap();
+            (s, f)
+        })
+        .collect();
+    let log = d.wait_internal("zstd decoder window budget exhausted", T);
+    // Each sends the rest of its frame and keeps the connection open; the refused one is closed.
+    for (s, f) in &mut open {
+        let _ = s.write_all(&f[6..]);
+    }
+    d.wait_lines("out", 2, T);
+    // Both windows were given back at the end of their frames: a new session fits.
+    let mut late = tcp_connect(port);
+    late.write_all(&frame("late")).unwrap();
+    let lines = d.wait_lines("out", 3, T);
+    drop(open);
+    let st = d.stop();
+    assert!(st.exited_cleanly(), "{}", st.report());
+    assert_eq!(
+        faults(&log, INVALID, Z::Zstd, "zstd decoder window budget exhausted").len(),
+        1,
+        "{log}"
+    );
+    assert_eq!(count(st.internal_log.lines(), "window budget exhausted"), 1);
+    assert_eq!(count(&lines, "<13>late: late 0"), 1, "{lines:?}");
+    assert_eq!(count(&lines, "<13>s"), 2, "{lines:?}");
+}
