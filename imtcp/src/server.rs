@@ -1605,8 +1605,7 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
                     took = s.inflate_slice(&mut w.inflated, &mut w.batch);
                 }
                 match took {
-                    Took::Open => {}
-                    Took::Close => {}
+                    Took::Open | Took::Close => {}
                     Took::Eof => s.end_of_stream(&mut w.inflated, &mut w.batch, true),
                     Took::Abort => s.end_of_stream(&mut w.inflated, &mut w.batch, false),
                 }
