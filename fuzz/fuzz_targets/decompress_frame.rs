@@ -1,0 +1,414 @@
+//! imtcp's decompress-then-frame path (`compression.mode="stream:always"`):
+//! received bytes go through `imtcp::decompress::Inflater` in receives and
+//! slices, as the server drives it, and each slice into the `Framer`.
+//!
+//! Half the inputs build the stream by compressing the input's plaintext
+//! (zlib or zstd, sync flushes at chosen points, with or without the end
+//! marker), then optionally garble or cut a few bytes of it; the others feed
+//! the input's bytes as they are. Checked: nothing panics or hangs; an intact
+//! stream with the guards off gives back exactly the plaintext (a cut one a
+//! prefix of it, and `finish` says truncated); the ratio and per-receive
+//! guards hold for every slice handed out; after a fault nothing more comes
+//! out; no frame is empty or longer than maxMessageSize; the window budget is
+//! given back.
+//!
+//! Input: a 24-byte header (see `Setup::parse`), then the plaintext or the
+//! raw stream.
+#![no_main]
+
+use imtcp::decompress::{Driver, Fault, Inflater, Limits, WindowBudget, SLICE};
+use imtcp::framing::{Event, Framer, FramingConfig, FramingError};
+use libfuzzer_sys::fuzz_target;
+use std::io::Write;
+use std::sync::Arc;
+
+const HEADER: usize = 24;
+/// Bounds for streams that expand a lot (raw bombs with the guards off): the
+/// run stops early, without the end checks. An intact compressed plaintext
+/// never reaches them (it is at most `-max_len` bytes).
+const MAX_OUT: usize = 8 << 20;
+const MAX_SLICES: usize = 300_000;
+
+#[derive(Debug, PartialEq)]
+enum Out {
+    Frame(Vec<u8>),
+    Error(FramingError),
+}
+
+struct Setup {
+    driver: Driver,
+    compress: bool,
+    end_marker: bool,
+    truncate: Option<u16>,
+    mutations: Vec<(u16, u8)>,
+    limits: Limits,
+    budget: Option<u64>,
+    framing: FramingConfig,
+    /// zlib: level 0..=9; zstd: level 1..=5.
+    level: u8,
+    /// zstd: window log 10..=25.
+    window_log: u32,
+    chunks: [u8; 4],
+    slices: [u8; 2],
+    flush_every: usize,
+    split_pushes: bool,
+    /// Stop draining after this many slices and push the next receive (the
+    /// server never does; the API allows it).
+    interrupt: Option<usize>,
+    finish: bool,
+}
+
+impl Setup {
+    fn parse(h: &[u8; HEADER]) -> Setup {
+        let a = h[0];
+        let b = h[23];
+        const RATIOS: [u64; 8] = [0, 1, 2, 3, 10, 100, 1024, 0];
+        const PER_RECEIVE: [u64; 8] = [0, 1, 7, 100, 1000, 65536, 1 << 20, 0];
+        let u16at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
+        Setup {
+            driver: if a & 1 != 0 { Driver::Zstd } else { Driver::Zlib },
+            compress: a & 2 != 0,
+            end_marker: a & 4 != 0,
+            truncate: (a & 8 != 0).then(|| u16at(15)),
+            mutations: if b & 1 != 0 {
+                vec![(u16at(17), h[19]), (u16at(20), h[22])]
+            } else {
+                Vec::new()
+            },
+            limits: Limits {
+                max_ratio: RATIOS[h[1] as usize % 8],
+                max_per_receive: PER_RECEIVE[h[2] as usize % 8],
+            },
+            budget: match h[3] % 8 {
+                1 => Some(0),
+                2 => Some(1024),
+                3 => Some(1 << 20),
+                4 => Some(1 << 24),
+                _ => None,
+            },
+            framing: FramingConfig {
+                max_line: if h[5] == 255 { 8096 } else { 1 + h[5] as usize % 64 },
+                support_octet_counted: a & 16 != 0,
+                addtl_delimiter: if a & 64 != 0 { h[4] as i32 } else { -1 },
+                disable_lf: a & 32 != 0,
+                max_frame_size: 1 + h[6] as i64 % 200,
+                discard_truncated: a & 128 != 0,
+                ..FramingConfig::default()
+            },
+            level: h[7] & 15,
+            window_log: 10 + u32::from(h[7] >> 4),
+            chunks: [h[8], h[9], h[10], h[11]],
+            slices: [h[12], h[13]],
+            flush_every: h[14] as usize * 5,
+            split_pushes: b & 2 != 0,
+            interrupt: (b & 4 != 0).then(|| 1 + (b >> 4) as usize % 4),
+            finish: b & 8 == 0,
+        }
+    }
+
+    fn chunk(&self, i: usize) -> usize {
+        match self.chunks[i % 4] {
+            255 => usize::MAX,
+            c => 1 + c as usize * 3,
+        }
+    }
+
+    fn slice(&self, i: usize) -> usize {
+        match self.slices[i % 2] {
+            255 => SLICE,
+            254 => 4096,
+            s => 1 + s as usize % 64,
+        }
+    }
+}
+
+/// The plaintext as omfwd sends it: a sync flush every `flush_every` bytes and
+/// at the end, then the end marker if asked.
+fn compress(s: &Setup, plain: &[u8]) -> Vec<u8> {
+    let step = if s.flush_every == 0 { plain.len().max(1) } else { s.flush_every };
+    match s.driver {
+        Driver::Zlib => {
+            let level = flate2::Compression::new(u32::from(s.level % 10));
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), level);
+            for p in plain.chunks(step) {
+                e.write_all(p).unwrap();
+                e.flush().unwrap();
+            }
+            e.flush().unwrap();
+            if s.end_marker {
+                e.finish().unwrap()
+            } else {
+                e.get_ref().clone()
+            }
+        }
+        Driver::Zstd => {
+            let mut e = zstd::stream::write::Encoder::new(Vec::new(), 1 + i32::from(s.level % 5)).unwrap();
+            e.set_parameter(zstd::stream::raw::CParameter::WindowLog(s.window_log))
+                .unwrap();
+            for p in plain.chunks(step) {
+                e.write_all(p).unwrap();
+                e.flush().unwrap();
+            }
+            e.flush().unwrap();
+            if s.end_marker {
+                e.finish().unwrap()
+            } else {
+                e.get_ref().clone()
+            }
+        }
+    }
+}
+
+fn check_frames(cfg: &FramingConfig, events: &[Out]) {
+    for e in events {
+        if let Out::Frame(f) = e {
+            assert!(
+                !f.is_empty() && f.len() <= cfg.max_line,
+                "frame of {} bytes, max_line {}",
+                f.len(),
+                cfg.max_line
+            );
+        }
+    }
+}
+
+fn frame_whole(cfg: &FramingConfig, data: &[u8]) -> Vec<Out> {
+    let mut f = Framer::new(cfg.clone());
+    let mut v = Vec::new();
+    let mut cb = |e: Event<'_>| match e {
+        Event::Frame(b) => v.push(Out::Frame(b.to_vec())),
+        Event::Error(e) => v.push(Out::Error(e)),
+    };
+    f.feed(data, &mut cb);
+    f.close(&mut cb);
+    v
+}
+
+/// After a fault nothing comes out, whatever the caller does next.
+fn assert_dead(inf: &mut Inflater, buf: &mut [u8]) {
+    assert!(!inf.busy(), "busy after a fault");
+    assert_eq!(inf.next(buf), Ok(0), "output after a fault");
+    inf.begin_receive();
+    assert_eq!(inf.push(b"\x78\x9c more"), Ok(()));
+    assert!(!inf.busy(), "busy after a push after a fault");
+    assert_eq!(inf.next(buf), Ok(0), "output after a push after a fault");
+    assert_eq!(inf.finish(), Ok(()), "finish after a fault");
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() < HEADER {
+        return;
+    }
+    let (h, plain) = data.split_at(HEADER);
+    let s = Setup::parse(h.try_into().unwrap());
+
+    // The stream.
+    let (stream, intact, clean_prefix) = if s.compress {
+        let full = compress(&s, plain);
+        let mut w = full.clone();
+        if !w.is_empty() {
+            for &(off, x) in &s.mutations {
+                let i = off as usize % w.len();
+                w[i] ^= x;
+            }
+        }
+        let mutated = w != full;
+        if let (Some(t), false) = (s.truncate, w.is_empty()) {
+            let cut = 1 + t as usize % w.len();
+            w.truncate(w.len() - cut);
+        }
+        let truncated = w.len() < full.len();
+        (w, !mutated && !truncated, !mutated)
+    } else {
+        (plain.to_vec(), false, false)
+    };
+    let guards_off = s.limits.max_ratio == 0 && s.limits.max_per_receive == 0 && s.budget.unwrap_or(0) == 0;
+
+    let budget = s.budget.map(|t| Arc::new(WindowBudget::new(t)));
+    let mut inf = Inflater::new(s.driver, s.limits, budget.clone()).expect("Inflater::new");
+    let mut framer = Framer::new(s.framing.clone());
+    let mut events = Vec::new();
+    let mut buf = vec![0u8; SLICE];
+    let mut out = Vec::new();
+    let mut pushed = 0u64;
+    let mut fault: Option<Fault> = None;
+    let mut slices = 0usize;
+
+    // One slice into the framing; Err(()) on a fault or a bound.
+    let mut one_slice = |inf: &mut Inflater,
+                         out: &mut Vec<u8>,
+                         this_receive: &mut u64,
+                         pushed: u64,
+                         fault: &mut Option<Fault>,
+                         events: &mut Vec<Out>,
+                         buf: &mut [u8]|
+     -> Result<usize, bool> {
+        let want = s.slice(slices);
+        slices += 1;
+        match inf.next(&mut buf[..want]) {
+            Ok(n) => {
+                assert!(n <= want);
+                out.extend_from_slice(&buf[..n]);
+                *this_receive += n as u64;
+                if s.limits.max_ratio > 0 {
+                    assert!(
+                        out.len() as u64 <= pushed * s.limits.max_ratio,
+                        "{} bytes out of {pushed} in, ratio {}",
+                        out.len(),
+                        s.limits.max_ratio
+                    );
+                }
+                if s.limits.max_per_receive > 0 {
+                    assert!(
+                        *this_receive <= s.limits.max_per_receive,
+                        "{this_receive} bytes in one receive, limit {}",
+                        s.limits.max_per_receive
+                    );
+                }
+                if let Some(b) = &budget {
+                    if b.in_use() > 0 {
+                        assert!(b.in_use() <= s.budget.unwrap(), "budget overdrawn");
+                    }
+                }
+                framer.feed(&buf[..n], &mut |e: Event<'_>| match e {
+                    Event::Frame(b) => events.push(Out::Frame(b.to_vec())),
+                    Event::Error(e) => events.push(Out::Error(e)),
+                });
+                if out.len() > MAX_OUT || slices > MAX_SLICES {
+                    return Err(false);
+                }
+                Ok(n)
+            }
+            Err(f) => {
+                *fault = Some(f);
+                Err(true)
+            }
+        }
+    };
+
+    // Drains the inflater (up to `limit` slices); Err(bounded) as above.
+    let mut drain = |inf: &mut Inflater,
+                     out: &mut Vec<u8>,
+                     this_receive: &mut u64,
+                     pushed: u64,
+                     fault: &mut Option<Fault>,
+                     events: &mut Vec<Out>,
+                     buf: &mut [u8],
+                     limit: Option<usize>|
+     -> Result<(), bool> {
+        let mut zeros = 0;
+        let mut k = 0;
+        while inf.busy() {
+            if limit.is_some_and(|l| k >= l) {
+                break;
+            }
+            k += 1;
+            if one_slice(inf, out, this_receive, pushed, fault, events, buf)? == 0 {
+                zeros += 1;
+                assert!(zeros < 3, "busy() stays true while next() gives nothing");
+            } else {
+                zeros = 0;
+            }
+        }
+        Ok(())
+    };
+
+    let mut left = &stream[..];
+    let mut i = 0;
+    let mut stopped = None;
+    while !left.is_empty() && stopped.is_none() {
+        let n = s.chunk(i).min(left.len());
+        let (chunk, r) = left.split_at(n);
+        left = r;
+        i += 1;
+        inf.begin_receive();
+        let mut this_receive = 0u64;
+        // TLS can hand one receive's plaintext over in pieces.
+        let pieces: Vec<&[u8]> = if s.split_pushes && chunk.len() > 1 {
+            let (a, b) = chunk.split_at(chunk.len() / 2);
+            vec![a, b]
+        } else {
+            vec![chunk]
+        };
+        for p in pieces {
+            if let Err(f) = inf.push(p) {
+                fault = Some(f);
+                stopped = Some(true);
+                break;
+            }
+            pushed += p.len() as u64;
+        }
+        if stopped.is_some() {
+            break;
+        }
+        let limit = if left.is_empty() { None } else { s.interrupt };
+        if let Err(e) = drain(&mut inf, &mut out, &mut this_receive, pushed, &mut fault, &mut events, &mut buf, limit) {
+            stopped = Some(e);
+        }
+    }
+    // The connection ends: what the inflater holds is framed first.
+    if stopped.is_none() {
+        let mut this_receive = 0u64;
+        // The drain after the last receive belongs to that receive's turn; the
+        // server goes on without a begin_receive.
+        if inf.busy() {
+            inf.begin_receive();
+        }
+        if let Err(e) = drain(&mut inf, &mut out, &mut this_receive, pushed, &mut fault, &mut events, &mut buf, None) {
+            stopped = Some(e);
+        }
+    }
+    if stopped == Some(false) {
+        // A bound of this target, not a finding.
+        return;
+    }
+    check_frames(&s.framing, &events);
+
+    let end = if stopped.is_none() && s.finish {
+        let r = inf.finish();
+        if let Err(f) = &r {
+            assert!(f.truncated, "finish gave a non-truncation fault: {f:?}");
+        }
+        Some(r)
+    } else {
+        None
+    };
+
+    if s.compress && guards_off && clean_prefix {
+        assert!(plain.starts_with(&out), "output is not a prefix of the plaintext");
+        assert_eq!(fault, None, "a fault on an unmutated stream");
+        if intact {
+            assert!(out == plain, "intact stream: {} bytes out of {}", out.len(), plain.len());
+            if let Some(r) = &end {
+                if s.end_marker {
+                    assert_eq!(r, &Ok(()), "complete stream reported at finish");
+                } else {
+                    assert_eq!(r.is_err(), pushed > 0, "stream without end marker: {r:?}");
+                }
+            }
+        } else if let Some(r) = &end {
+            // Cut: the end marker is gone (or was never there).
+            assert_eq!(r.is_err(), pushed > 0, "cut stream: {r:?}");
+        }
+    }
+    if s.compress && clean_prefix && fault.is_none() {
+        // Whatever the guards, what came out is the plaintext's start.
+        assert!(plain.starts_with(&out), "output is not a prefix of the plaintext (guards on)");
+    }
+
+    if fault.is_some() || matches!(end, Some(Err(_))) {
+        assert_dead(&mut inf, &mut buf);
+    } else {
+        // Slices framed one by one give what the whole output framed at once gives.
+        framer.close(&mut |e: Event<'_>| match e {
+            Event::Frame(b) => events.push(Out::Frame(b.to_vec())),
+            Event::Error(e) => events.push(Out::Error(e)),
+        });
+        check_frames(&s.framing, &events);
+        assert_eq!(events, frame_whole(&s.framing, &out), "slicing changed the frames");
+    }
+    drop(inf);
+    if let Some(b) = budget {
+        assert_eq!(b.in_use(), 0, "window budget not given back");
+    }
+});
