@@ -132,7 +132,11 @@ impl Setup {
 /// The plaintext as omfwd sends it: a sync flush every `flush_every` bytes and
 /// at the end, then the end marker if asked.
 fn compress(s: &Setup, plain: &[u8]) -> Vec<u8> {
-    let step = if s.flush_every == 0 { plain.len().max(1) } else { s.flush_every };
+    let step = if s.flush_every == 0 {
+        plain.len().max(1)
+    } else {
+        s.flush_every
+    };
     match s.driver {
         Driver::Zlib => {
             let level = flate2::Compression::new(u32::from(s.level % 10));
@@ -202,6 +206,86 @@ fn assert_dead(inf: &mut Inflater, buf: &mut [u8]) {
     assert_eq!(inf.finish(), Ok(()), "finish after a fault");
 }
 
+/// The inflater, the framer behind it, and what came out.
+struct Drive<'a> {
+    s: &'a Setup,
+    inf: Inflater,
+    framer: Framer,
+    budget: Option<Arc<WindowBudget>>,
+    events: Vec<Out>,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+    pushed: u64,
+    this_receive: u64,
+    fault: Option<Fault>,
+    slices: usize,
+}
+
+impl Drive<'_> {
+    /// One slice into the framing; `Err(true)` on a fault, `Err(false)` at a bound of this target.
+    fn slice(&mut self) -> Result<usize, bool> {
+        let s = self.s;
+        let want = s.slice(self.slices);
+        self.slices += 1;
+        let n = match self.inf.next(&mut self.buf[..want]) {
+            Ok(n) => n,
+            Err(f) => {
+                self.fault = Some(f);
+                return Err(true);
+            }
+        };
+        assert!(n <= want);
+        let got = &self.buf[..n];
+        self.out.extend_from_slice(got);
+        self.this_receive += n as u64;
+        if s.limits.max_ratio > 0 {
+            assert!(
+                self.out.len() as u64 <= self.pushed * s.limits.max_ratio,
+                "{} bytes out of {} in, ratio {}",
+                self.out.len(),
+                self.pushed,
+                s.limits.max_ratio
+            );
+        }
+        if s.limits.max_per_receive > 0 {
+            assert!(
+                self.this_receive <= s.limits.max_per_receive,
+                "{} bytes in one receive, limit {}",
+                self.this_receive,
+                s.limits.max_per_receive
+            );
+        }
+        if let (Some(b), Some(total)) = (&self.budget, s.budget) {
+            assert!(total == 0 || b.in_use() <= total, "budget overdrawn");
+        }
+        let events = &mut self.events;
+        self.framer.feed(got, &mut |e: Event<'_>| match e {
+            Event::Frame(b) => events.push(Out::Frame(b.to_vec())),
+            Event::Error(e) => events.push(Out::Error(e)),
+        });
+        if self.out.len() > MAX_OUT || self.slices > MAX_SLICES {
+            return Err(false);
+        }
+        Ok(n)
+    }
+
+    /// Slices while the inflater is busy (at most `limit`).
+    fn drain(&mut self, limit: Option<usize>) -> Result<(), bool> {
+        let mut zeros = 0;
+        let mut k = 0;
+        while self.inf.busy() && limit.is_none_or(|l| k < l) {
+            k += 1;
+            if self.slice()? == 0 {
+                zeros += 1;
+                assert!(zeros < 3, "busy() stays true while next() gives nothing");
+            } else {
+                zeros = 0;
+            }
+        }
+        Ok(())
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     if data.len() < HEADER {
         return;
@@ -232,94 +316,19 @@ fuzz_target!(|data: &[u8]| {
     let guards_off = s.limits.max_ratio == 0 && s.limits.max_per_receive == 0 && s.budget.unwrap_or(0) == 0;
 
     let budget = s.budget.map(|t| Arc::new(WindowBudget::new(t)));
-    let mut inf = Inflater::new(s.driver, s.limits, budget.clone()).expect("Inflater::new");
-    let mut framer = Framer::new(s.framing.clone());
-    let mut events = Vec::new();
-    let mut buf = vec![0u8; SLICE];
-    let mut out = Vec::new();
-    let mut pushed = 0u64;
-    let mut fault: Option<Fault> = None;
-    let mut slices = 0usize;
-
-    // One slice into the framing; Err(()) on a fault or a bound.
-    let mut one_slice = |inf: &mut Inflater,
-                         out: &mut Vec<u8>,
-                         this_receive: &mut u64,
-                         pushed: u64,
-                         fault: &mut Option<Fault>,
-                         events: &mut Vec<Out>,
-                         buf: &mut [u8]|
-     -> Result<usize, bool> {
-        let want = s.slice(slices);
-        slices += 1;
-        match inf.next(&mut buf[..want]) {
-            Ok(n) => {
-                assert!(n <= want);
-                out.extend_from_slice(&buf[..n]);
-                *this_receive += n as u64;
-                if s.limits.max_ratio > 0 {
-                    assert!(
-                        out.len() as u64 <= pushed * s.limits.max_ratio,
-                        "{} bytes out of {pushed} in, ratio {}",
-                        out.len(),
-                        s.limits.max_ratio
-                    );
-                }
-                if s.limits.max_per_receive > 0 {
-                    assert!(
-                        *this_receive <= s.limits.max_per_receive,
-                        "{this_receive} bytes in one receive, limit {}",
-                        s.limits.max_per_receive
-                    );
-                }
-                if let Some(b) = &budget {
-                    if b.in_use() > 0 {
-                        assert!(b.in_use() <= s.budget.unwrap(), "budget overdrawn");
-                    }
-                }
-                framer.feed(&buf[..n], &mut |e: Event<'_>| match e {
-                    Event::Frame(b) => events.push(Out::Frame(b.to_vec())),
-                    Event::Error(e) => events.push(Out::Error(e)),
-                });
-                if out.len() > MAX_OUT || slices > MAX_SLICES {
-                    return Err(false);
-                }
-                Ok(n)
-            }
-            Err(f) => {
-                *fault = Some(f);
-                Err(true)
-            }
-        }
+    let mut d = Drive {
+        inf: Inflater::new(s.driver, s.limits, budget.clone()).expect("Inflater::new"),
+        framer: Framer::new(s.framing.clone()),
+        s: &s,
+        budget: budget.clone(),
+        events: Vec::new(),
+        buf: vec![0u8; SLICE],
+        out: Vec::new(),
+        pushed: 0,
+        this_receive: 0,
+        fault: None,
+        slices: 0,
     };
-
-    // Drains the inflater (up to `limit` slices); Err(bounded) as above.
-    let mut drain = |inf: &mut Inflater,
-                     out: &mut Vec<u8>,
-                     this_receive: &mut u64,
-                     pushed: u64,
-                     fault: &mut Option<Fault>,
-                     events: &mut Vec<Out>,
-                     buf: &mut [u8],
-                     limit: Option<usize>|
-     -> Result<(), bool> {
-        let mut zeros = 0;
-        let mut k = 0;
-        while inf.busy() {
-            if limit.is_some_and(|l| k >= l) {
-                break;
-            }
-            k += 1;
-            if one_slice(inf, out, this_receive, pushed, fault, events, buf)? == 0 {
-                zeros += 1;
-                assert!(zeros < 3, "busy() stays true while next() gives nothing");
-            } else {
-                zeros = 0;
-            }
-        }
-        Ok(())
-    };
-
     let mut left = &stream[..];
     let mut i = 0;
     let mut stopped = None;
@@ -328,8 +337,8 @@ fuzz_target!(|data: &[u8]| {
         let (chunk, r) = left.split_at(n);
         left = r;
         i += 1;
-        inf.begin_receive();
-        let mut this_receive = 0u64;
+        d.inf.begin_receive();
+        d.this_receive = 0;
         // TLS can hand one receive's plaintext over in pieces.
         let pieces: Vec<&[u8]> = if s.split_pushes && chunk.len() > 1 {
             let (a, b) = chunk.split_at(chunk.len() / 2);
@@ -338,37 +347,39 @@ fuzz_target!(|data: &[u8]| {
             vec![chunk]
         };
         for p in pieces {
-            if let Err(f) = inf.push(p) {
-                fault = Some(f);
+            if let Err(f) = d.inf.push(p) {
+                d.fault = Some(f);
                 stopped = Some(true);
                 break;
             }
-            pushed += p.len() as u64;
+            d.pushed += p.len() as u64;
         }
-        if stopped.is_some() {
-            break;
-        }
-        let limit = if left.is_empty() { None } else { s.interrupt };
-        if let Err(e) = drain(&mut inf, &mut out, &mut this_receive, pushed, &mut fault, &mut events, &mut buf, limit) {
-            stopped = Some(e);
+        if stopped.is_none() {
+            let limit = if left.is_empty() { None } else { s.interrupt };
+            stopped = d.drain(limit).err();
         }
     }
     // The connection ends: what the inflater holds is framed first.
-    if stopped.is_none() {
-        let mut this_receive = 0u64;
-        // The drain after the last receive belongs to that receive's turn; the
-        // server goes on without a begin_receive.
-        if inf.busy() {
-            inf.begin_receive();
-        }
-        if let Err(e) = drain(&mut inf, &mut out, &mut this_receive, pushed, &mut fault, &mut events, &mut buf, None) {
-            stopped = Some(e);
-        }
+    if stopped.is_none() && d.inf.busy() {
+        // Only after an interrupted drain (the server drains a receive before the next).
+        d.inf.begin_receive();
+        d.this_receive = 0;
+        stopped = d.drain(None).err();
     }
     if stopped == Some(false) {
         // A bound of this target, not a finding.
         return;
     }
+    let Drive {
+        mut inf,
+        mut framer,
+        mut events,
+        mut buf,
+        out,
+        pushed,
+        fault,
+        ..
+    } = d;
     check_frames(&s.framing, &events);
 
     let end = if stopped.is_none() && s.finish {
@@ -385,7 +396,12 @@ fuzz_target!(|data: &[u8]| {
         assert!(plain.starts_with(&out), "output is not a prefix of the plaintext");
         assert_eq!(fault, None, "a fault on an unmutated stream");
         if intact {
-            assert!(out == plain, "intact stream: {} bytes out of {}", out.len(), plain.len());
+            assert!(
+                out == plain,
+                "intact stream: {} bytes out of {}",
+                out.len(),
+                plain.len()
+            );
             if let Some(r) = &end {
                 if s.end_marker {
                     assert_eq!(r, &Ok(()), "complete stream reported at finish");
@@ -403,9 +419,17 @@ fuzz_target!(|data: &[u8]| {
             // Whatever the guards, what came out is the plaintext's start, and
             // all of it when nothing stopped the stream.
             None => {
-                assert!(plain.starts_with(&out), "output is not a prefix of the plaintext (guards on)");
+                assert!(
+                    plain.starts_with(&out),
+                    "output is not a prefix of the plaintext (guards on)"
+                );
                 if intact {
-                    assert!(out == plain, "intact stream, no fault: {} bytes out of {}", out.len(), plain.len());
+                    assert!(
+                        out == plain,
+                        "intact stream, no fault: {} bytes out of {}",
+                        out.len(),
+                        plain.len()
+                    );
                 }
             }
             // Unmutated bytes are refused only by a guard.
