@@ -5,14 +5,15 @@
 # million messages (whole process and per thread), peak RSS, RSS growth with
 # idle connections, the ratios ours/C and PASS/MISS against the targets.
 #
-#   imtcp.sh [-n MSGS] [-r REPS] [-o DIR] [--perf] [--tls]
+#   imtcp.sh [-n MSGS] [-r REPS] [-o DIR] [--perf] [--tls | --zlib | --zstd]
 #
 # Environment (flags win): IMTCP_BENCH_MSGS (default 1000000; e.g. 50000 for a
 # smoke run), IMTCP_BENCH_REPS (1), IMTCP_BENCH_SENDERS ("tcpflood,fast"),
 # IMTCP_BENCH_CONNS ("10,100"), IMTCP_BENCH_WORKERS ("1,2"; empty: only the
 # idle-connection part),
 # IMTCP_BENCH_IDLE (1000 idle connections; 0 skips that part),
-# IMTCP_BENCH_MODE ("plain"; "tls" is the same as --tls, see below),
+# IMTCP_BENCH_MODE ("plain"; "tls", "zlib", "zstd" are the same as --tls,
+# --zlib, --zstd, see below),
 # IMTCP_BENCH_MAX_OTHERS (0.3), IMTCP_BENCH_RETRIES (3), IMTCP_BENCH_QUIET_WAIT
 # (30): the machine is shared, so before each phase the bench waits up to
 # QUIET_WAIT s until processes other than rsyslogd use at most MAX_OTHERS
@@ -45,6 +46,29 @@
 # TLS (issue 5): at least 1.5x the better C driver's messages per second and
 # at most 0.7x its rsyslogd CPU per message; "better" is the driver with more
 # messages per second in that configuration. No idle-connection part.
+#
+# Compressed modes (--zlib / IMTCP_BENCH_MODE=zlib, --zstd / =zstd): stream
+# compression, compression.mode="stream:always", all inputs in ONE daemon,
+# phases alternating as above, fast sender only (tcpflood cannot compress),
+# no idle-connection part. zlib: three inputs: "cz", the C imptcp of the
+# 8.2504 build with compression.mode="stream:always" (the C zlib baseline:
+# 8.2504's imtcp has no decompression; module(threads=WORKERS) for its
+# helper workers), "zlib", ours with compression.driver="zlib", and "rs",
+# ours plain (the same messages uncompressed). zstd: "zstd", ours with
+# compression.driver="zstd" and compression.maxTotalZstdWindowBytes
+# ="1073741824" (the sender's frames declare a 2 MiB window each: the
+# default 64 MiB budget per listener holds 32 unfinished frames; here each
+# frame arrives in one or a few receives, so the default passed too, but
+# the result should not depend on that timing), and "rs" (no C baseline:
+# 8.2504 has no zstd decompression). The sender (imtcp_bench.py send ... zlib|zstd) compresses
+# each connection's messages once before the clock starts, in omfwd's wire
+# format: one zlib stream (deflate level 6) or one zstd frame (level 3) per
+# connection, a flush (Z_SYNC_FLUSH / ZSTD_e_flush) after every 128 messages
+# of the connection (omfwd's flushOnTXEnd after a transaction; BENCH_ZBATCH),
+# the stream's end (Z_FINISH / ZSTD_e_end) before the close. The zstd sender
+# needs Python's zstandard module (pip install zstandard). The summary gives
+# ours/C (zlib) and compressed/plain (both drivers) and the payload's
+# compression ratio.
 #
 # How it measures, and why (helper: imtcp_bench.py):
 # - Modules: the C module is a verified copy of the 8.2504 build's
@@ -96,6 +120,8 @@ while [[ $# -gt 0 ]]; do
     -o) out=$2; shift 2 ;;
     --perf) export BENCH_PERF=1; shift ;;
     --tls) mode=tls; shift ;;
+    --zlib) mode=zlib; shift ;;
+    --zstd) mode=zstd; shift ;;
     *) sed -n "2,$(grep -n '^set -euo' "$0" | cut -d: -f1)p" "$0" | sed '$d' >&2; exit 2 ;;
     esac
 done
@@ -104,6 +130,20 @@ eval "$("$root/rsyslog-tests/upstream/build.sh" --print-env)"
 (cd "$root" && CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1} cargo build --release -q -p imtcp) >&2
 ours_so="$root/target/release/libimtcp.so"
 tcpflood="$RSYSLOG_2504_TREE/tests/tcpflood"
+case $mode in
+plain) mods=(c rs) ;;
+tls) mods=(gtls ossl rs) idle=0 ;;
+zlib) mods=(cz zlib rs) idle=0 senders=${IMTCP_BENCH_SENDERS:-fast} ;;
+zstd) mods=(zstd rs) idle=0 senders=${IMTCP_BENCH_SENDERS:-fast} ;;
+*) echo "imtcp.sh: IMTCP_BENCH_MODE is plain, tls, zlib or zstd, not '$mode'" >&2; exit 2 ;;
+esac
+if [[ $mode == zlib || $mode == zstd ]]; then
+    [[ ,$senders, != *,tcpflood,* ]] || { echo "imtcp.sh: tcpflood cannot send compressed streams" >&2; exit 2; }
+    if [[ $mode == zstd ]] && ! python3 -c 'import zstandard' 2>/dev/null; then
+        echo "imtcp.sh: the zstd sender needs Python's zstandard module: pip install zstandard" >&2
+        exit 2
+    fi
+fi
 [[ -x $tcpflood ]] || { echo "imtcp.sh: no tcpflood at $tcpflood (build.sh builds it)" >&2; exit 2; }
 
 # A module is ours when it carries our Rust sources' paths or Rust's runtime.
@@ -113,7 +153,11 @@ cache=${RSYSLOG_RS_CACHE:-$HOME/.cache/rsyslog-rs}
 cdir=$cache/bench-c-imtcp
 theirs=$cdir/imtcp.so
 tree_so=$RSYSLOG_2504_TREE/plugins/imtcp/.libs/imtcp.so
-if ! is_c_imtcp "$theirs"; then
+imptcp_so=$RSYSLOG_2504_TREE/plugins/imptcp/.libs/imptcp.so
+if [[ $mode == zlib || $mode == zstd ]]; then
+    # No C imtcp in these daemons; the zlib baseline is the C imptcp (run.sh does not touch it).
+    [[ $mode == zstd ]] || [[ -f $imptcp_so ]] || { echo "imtcp.sh: no C imptcp at $imptcp_so" >&2; exit 2; }
+elif ! is_c_imtcp "$theirs"; then
     if is_c_imtcp "$tree_so"; then
         mkdir -p "$cdir"
         cp "$tree_so" "$theirs.tmp" && mv "$theirs.tmp" "$theirs"
@@ -123,14 +167,9 @@ if ! is_c_imtcp "$theirs"; then
         exit 2
     fi
 fi
-is_c_imtcp "$theirs" || { echo "imtcp.sh: $theirs is not the C imtcp, refusing" >&2; exit 2; }
+[[ $mode == zlib || $mode == zstd ]] || is_c_imtcp "$theirs" ||
+    { echo "imtcp.sh: $theirs is not the C imtcp, refusing" >&2; exit 2; }
 is_ours "$ours_so" || { echo "imtcp.sh: $ours_so does not look like ours" >&2; exit 2; }
-
-case $mode in
-plain) mods=(c rs) ;;
-tls) mods=(gtls ossl rs) idle=0 ;;
-*) echo "imtcp.sh: IMTCP_BENCH_MODE is plain or tls, not '$mode'" >&2; exit 2 ;;
-esac
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [[ -n $out ]] || out=$(mktemp -d /tmp/imtcp-bench.XXXXXX)
@@ -152,7 +191,11 @@ conf() {
     fi
     {
         echo "global(workDirectory=\"$d\"$glob)"
-        echo "module(load=\"$theirs\" maxSessions=\"5000\")"
+        case $mode in
+        zlib) echo "module(load=\"$imptcp_so\" threads=\"$wt\")" ;;
+        zstd) ;;
+        *) echo "module(load=\"$theirs\" maxSessions=\"5000\")" ;;
+        esac
         echo "module(load=\"$out/rsimtcp.so\" maxSessions=\"5000\")"
         echo 'template(name="t" type="string" string="%rawmsg%\n")'
         for m in "${mods[@]}"; do
@@ -160,11 +203,17 @@ conf() {
             echo "ruleset(name=\"$m\" $queue) { action(type=\"omfile\" file=\"$d/$m.out\" template=\"t\") }"
         done
         for m in "${mods[@]}"; do
-            local type=imtcp drv=""
-            [[ $m == rs ]] && type=rsimtcp
+            local type=imtcp drv="" wrk=" workerThreads=\"$wt\""
+            [[ $m == rs || $m == zlib || $m == zstd ]] && type=rsimtcp
             [[ $mode == tls ]] && drv=" streamDriver.name=\"${m/rs/ossl}\"$tls"
+            case $m in
+            cz) type=imptcp wrk="" drv=' compression.mode="stream:always"' ;;
+            zlib) drv=' compression.mode="stream:always" compression.driver="zlib"' ;;
+            zstd) drv=' compression.mode="stream:always" compression.driver="zstd"'
+                drv+=' compression.maxTotalZstdWindowBytes="1073741824"' ;;
+            esac
             echo "input(type=\"$type\" port=\"0\" listenPortFileName=\"$d/$m.port\" name=\"$m\" ruleset=\"$m\"" \
-                "workerThreads=\"$wt\"$drv)"
+                "$wrk$drv)"
         done
         echo "action(type=\"omfile\" file=\"$d/internal\")"
     } >"$d/rsyslog.conf"
@@ -199,10 +248,19 @@ fi
 
 daemon() { echo "$RSYSLOGD" -n -f "$1/rsyslog.conf" -i "$1/pid" -M "$RSYSLOG_MODDIR"; }
 
-echo "imtcp bench ($mode${certs:+: gtls, ossl and ours, authMode x509/certvalid, ECDSA P-256 certificates}):" \
+case $mode in
+zlib) what=": C imptcp, ours with zlib, ours plain" ;;
+zstd) what=": ours with zstd, ours plain" ;;
+*) what=${certs:+: gtls, ossl and ours, authMode x509/certvalid, ECDSA P-256 certificates} ;;
+esac
+echo "imtcp bench ($mode$what):" \
     "$msgs messages per phase, senders $senders, connections $conns," \
     "workerThreads $workers, $reps repetition(s); $(nproc) CPUs"
-echo "C module: $theirs ($(sha256sum "$theirs" | cut -c1-12)); ours: $ours_so ($(git -C "$root" describe --always --dirty))"
+case $mode in
+zlib) echo "C module: $imptcp_so ($(sha256sum "$imptcp_so" | cut -c1-12)); ours: $ours_so ($(git -C "$root" describe --always --dirty))" ;;
+zstd) echo "ours: $ours_so ($(git -C "$root" describe --always --dirty))" ;;
+*) echo "C module: $theirs ($(sha256sum "$theirs" | cut -c1-12)); ours: $ours_so ($(git -C "$root" describe --always --dirty))" ;;
+esac
 echo "columns: seconds = sender start to last line written; cpu/1M = rsyslogd utime+stime per 1M messages;"
 echo "  in/1M = the module's own threads; core/1M = rsyslog's other threads (queue worker, omfile);"
 echo "  HWM MB = VmHWM of the phase; snd/1M = the sender's CPU; others = cores busy with anything else (load)"
@@ -216,9 +274,9 @@ for wt in "${wts[@]}"; do
     # shellcheck disable=SC2046
     TCPFLOOD=$tcpflood BENCH_JSON=$out/phases-wt$wt.json python3 "$here/imtcp_bench.py" run "$d" "$msgs" \
         "$order" "$senders" "$conns" "$reps" -- $(daemon "$d") || status=1
-    if grep -qiE 'imtcp|error|tls|ossl' "$d/internal" 2>/dev/null; then
+    if grep -qiE 'imtcp|imptcp|error|tls|ossl|compress|zlib|zstd' "$d/internal" 2>/dev/null; then
         echo "imtcp.sh: rsyslogd logged (see $d/internal):" >&2
-        grep -iE 'imtcp|error|tls|ossl' "$d/internal" | head -5 >&2
+        grep -iE 'imtcp|imptcp|error|tls|ossl|compress|zlib|zstd' "$d/internal" | head -5 >&2
     fi
     order=$(echo "$order" | awk -F, '{ for (i = NF; i > 1; i--) printf "%s,", $i; print $1 }')
 done

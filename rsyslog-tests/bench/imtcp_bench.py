@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Helper of imtcp.sh (see there for what is measured and why).
 
-  imtcp_bench.py send PORT CONNS N          fast sender (subprocess of `run`)
+  imtcp_bench.py send PORT CONNS N [COMP]   fast sender (subprocess of `run`);
+                                            COMP none, zlib or zstd
   imtcp_bench.py probe PORT                 one TLS handshake: version and cipher suite
   imtcp_bench.py idle PORT CONNS            holds CONNS idle connections
   imtcp_bench.py run DIR N ORDER SENDERS CONNS REPS -- RSYSLOGD ARGS...
@@ -33,6 +34,20 @@ senders speak TLS with that client certificate (tcpflood -Ttls -x -z -Z;
 the fast sender through Python's ssl, i.e. OpenSSL, handshakes done before
 the clock starts, the same 256 KiB writes going into SSL_write), and `run`
 first probes each input with one handshake (version, cipher suite).
+
+Compression (imtcp.sh IMTCP_BENCH_MODE=zlib or zstd): the inputs "cz" (the C
+imptcp, compression.mode="stream:always"), "zlib" and "zstd" (ours with
+that compression.driver) get compressed streams, "rs" (ours) plain ones.
+The fast sender compresses each connection's messages once, before it
+reports `ready`, in omfwd's wire format: zlib = one zlib stream per
+connection (zlib header, deflate level BENCH_ZLEVEL, default 6, window 15),
+Z_SYNC_FLUSH after every BENCH_ZBATCH (default 128) messages of that
+connection (omfwd's compression.stream.flushOnTXEnd after a transaction)
+and Z_FINISH at the end; zstd = one zstd frame per connection (level
+BENCH_ZSTD_LEVEL, default 3; content size not declared, so the window is
+the level's default, 2 MiB at level 3), ZSTD_e_flush after every batch and
+the frame end (ZSTD_e_end) last. It reports the bytes before and after
+compression (`ready RAW WIRE`), kept per phase as raw_bytes/wire_bytes.
 """
 import json
 import os
@@ -52,8 +67,11 @@ GIVE_UP = 60.0  # output unchanged this long without all lines = failure
 HZ = os.sysconf("SC_CLK_TCK")
 LINE = b"<167>Mar  1 01:00:00 172.20.245.8 tag msgnum:%08d:\n"  # tcpflood's default message
 LINE_LEN = len(LINE % 0)
-MODS = {"c": "C imtcp", "gtls": "C gtls", "ossl": "C ossl", "rs": "ours"}
+MODS = {"c": "C imtcp", "gtls": "C gtls", "ossl": "C ossl", "rs": "ours", "cz": "C zlib", "zlib": "ours zlib",
+        "zstd": "ours zstd"}
 C_MODS = ("c", "gtls", "ossl")
+OURS = ("rs", "zlib", "zstd")  # our inputs: they share our module's dispatcher threads
+COMPRESS = {"cz": "zlib", "zlib": "zlib", "zstd": "zstd"}  # input -> what the sender compresses with
 
 
 def tls_files():
@@ -102,17 +120,56 @@ def probe(port):
 # ---------------------------------------------------------------- senders
 
 
-def send(port, conns, n):
+def compress_stream(comp, lines):
+    """One connection's messages (a list of frames) as omfwd sends them with
+    compression.mode="stream:always": one zlib stream or one zstd frame, a
+    flush after every BENCH_ZBATCH messages, the stream's end last."""
+    batch = int(os.environ.get("BENCH_ZBATCH", "128"))
+    parts = []
+    if comp == "zlib":
+        import zlib
+        z = zlib.compressobj(int(os.environ.get("BENCH_ZLEVEL", "6")), zlib.DEFLATED, zlib.MAX_WBITS)
+        for k in range(0, len(lines), batch):
+            parts.append(z.compress(b"".join(lines[k:k + batch])))
+            parts.append(z.flush(zlib.Z_SYNC_FLUSH))
+        parts.append(z.flush(zlib.Z_FINISH))
+    elif comp == "zstd":
+        try:
+            import zstandard
+        except ImportError:
+            sys.exit("imtcp_bench.py: the zstd sender needs Python's zstandard module (pip install zstandard)")
+        z = zstandard.ZstdCompressor(level=int(os.environ.get("BENCH_ZSTD_LEVEL", "3"))).compressobj()
+        for k in range(0, len(lines), batch):
+            parts.append(z.compress(b"".join(lines[k:k + batch])))
+            parts.append(z.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))
+        parts.append(z.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH))
+    else:
+        sys.exit(f"imtcp_bench.py: unknown compression '{comp}'")
+    return b"".join(parts)
+
+
+def send(port, conns, n, comp="none"):
     """Pre-framed messages from memory in large writes; message i goes to
-    connection i % conns. Prints `ready` once connected and built, sends on
-    the first line of stdin, prints `sent SECONDS CPU`. Over TLS (see
-    tls_files) each write is one SSL_write (16 KiB records); a write that
-    would block is repeated with the same bytes, as OpenSSL requires."""
+    connection i % conns. Prints `ready RAW WIRE` once connected and built
+    (bytes of the frames, bytes on the wire before TLS), sends on the first
+    line of stdin, prints `sent SECONDS CPU`. Over TLS (see tls_files) each
+    write is one SSL_write (16 KiB records); a write that would block is
+    repeated with the same bytes, as OpenSSL requires. With COMP zlib or
+    zstd each connection's bytes are compressed first (compress_stream)."""
     raise_nofile()
-    bufs = [b"".join(LINE % i for i in range(j, n, conns)) for j in range(conns)]
+    if comp == "none":
+        bufs = [b"".join(LINE % i for i in range(j, n, conns)) for j in range(conns)]
+        raw = sum(len(b) for b in bufs)
+    else:
+        bufs = []
+        raw = 0
+        for j in range(conns):
+            lines = [LINE % i for i in range(j, n, conns)]
+            raw += sum(len(x) for x in lines)
+            bufs.append(compress_stream(comp, lines))
     tls = tls_files() is not None
     socks = connect_all(port, conns, tls_context() if tls else None)
-    print("ready", flush=True)
+    print(f"ready {raw} {sum(len(b) for b in bufs)}", flush=True)
     sys.stdin.readline()
     t0 = time.monotonic()
     r0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -217,20 +274,24 @@ def reset_hwm(pid):
 
 
 def module_of(thread_name):
-    """Which input a thread belongs to: 'c', 'gtls', 'ossl' (C workers),
-    'imtcp' (the C module's listener threads, shared by its inputs), 'rs'
-    (ours) or None (rsyslog core)."""
-    if thread_name.startswith("in:rs") or thread_name.startswith("in:imtcp#") or re.fullmatch(r"w\d+/rs", thread_name):
-        return "rs"
+    """Which input a thread belongs to: 'c', 'gtls', 'ossl' (C imtcp
+    workers), 'imtcp' (the C imtcp's listener threads, shared by its
+    inputs), 'cz' (the C imptcp: its input thread and helper workers; it has
+    one input here), 'rs', 'zlib', 'zstd' (our workers), 'ours' (our
+    dispatcher threads, shared by our inputs) or None (rsyslog core)."""
+    if thread_name.startswith("in:rs") or thread_name.startswith("in:imtcp#"):
+        return "ours"
     if thread_name == "in:imtcp":
         return "imtcp"
-    m = re.fullmatch(r"w\d+/(c|gtls|ossl)", thread_name)
+    if thread_name == "in:imptcp" or re.fullmatch(r"imptcp/w\d+", thread_name):
+        return "cz"
+    m = re.fullmatch(r"w\d+/(c|gtls|ossl|rs|zlib|zstd)", thread_name)
     return m.group(1) if m else None
 
 
 def counts_for(m, which):
     """Whether a thread of input m counts as the module's own in a phase of `which`."""
-    return m == which or (m == "imtcp" and which in C_MODS)
+    return m == which or (m == "imtcp" and which in C_MODS) or (m == "ours" and which in OURS)
 
 
 def accept_backlog(port):
@@ -289,13 +350,18 @@ def verify(path, n):
 # ---------------------------------------------------------------- phases
 
 
-def start_sender(kind, port, conns, n, tcpflood):
+def start_sender(kind, port, conns, n, tcpflood, comp="none", sizes=None):
     if kind == "fast":
-        p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "send", str(port), str(conns), str(n)],
+        p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "send", str(port), str(conns), str(n), comp],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        if p.stdout.readline().strip() != "ready":
+        ready = p.stdout.readline().split()
+        if len(ready) != 3 or ready[0] != "ready":
             sys.exit("imtcp_bench.py: fast sender did not start")
+        if sizes is not None:
+            sizes["raw_bytes"], sizes["wire_bytes"] = int(ready[1]), int(ready[2])
         return p, lambda: (p.stdin.write("go\n"), p.stdin.flush())
+    if comp != "none":
+        sys.exit("imtcp_bench.py: tcpflood cannot send compressed streams; use the fast sender")
     argv = [tcpflood, "-t", "127.0.0.1", "-p", str(port), "-c", str(conns), "-m", str(n), "-s"]
     if tls_files():
         ca, cert, key = tls_files()
@@ -311,7 +377,8 @@ def start_sender(kind, port, conns, n, tcpflood):
 def phase(which, kind, conns, n, port, out, pid, tcpflood, log):
     expect = n * LINE_LEN
     os.truncate(out, 0)
-    sender, go = start_sender(kind, port, conns, n, tcpflood)
+    sizes = {}
+    sender, go = start_sender(kind, port, conns, n, tcpflood, COMPRESS.get(which, "none"), sizes)
     rec = None
     if os.environ.get("BENCH_PERF"):
         rec = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-g", "-F", "999", "-p", str(pid), "-o",
@@ -385,7 +452,7 @@ def phase(which, kind, conns, n, port, out, pid, tcpflood, log):
         "module": which, "sender": kind, "conns": conns, "n": n, "secs": secs,
         "mps": n / secs if secs > 0 else 0.0, "cpu": cpu1 - cpu0, "mod_cpu": mod_cpu,
         "core_cpu": core_cpu, "threads": per_thread, "hwm_kb": hwm if hwm_ok else None, "rss_kb": rss,
-        "sender_cpu": snd, "others": others, "complete": ok, "verify": text,
+        "sender_cpu": snd, "others": others, "complete": ok, "verify": text, **sizes,
     }
 
 
@@ -432,12 +499,14 @@ def stop_daemon(proc):
 def fmt_phase(r):
     per = 1e6 / r["n"]
     hwm = f"{r['hwm_kb'] / 1024:.0f}" if r["hwm_kb"] is not None else "?"
-    return (f"{MODS[r['module']]:<8} {r['sender']:<8} {r['conns']:>5} {r['secs']:>7.2f} {r['mps']:>9.0f} "
+    return (f"{MODS[r['module']]:<9} {r['sender']:<8} {r['conns']:>5} {r['secs']:>7.2f} {r['mps']:>9.0f} "
             f"{r['cpu'] * per:>8.2f} {r['mod_cpu'] * per:>8.2f} {r['core_cpu'] * per:>8.2f} {hwm:>6} "
-            f"{r['sender_cpu'] * per:>7.2f} {r.get('others', float('nan')):>6.2f}  {'OK' if r['complete'] else 'INCOMPLETE'} ({r['verify']})")
+            f"{r['sender_cpu'] * per:>7.2f} {r.get('others', float('nan')):>6.2f}  {'OK' if r['complete'] else 'INCOMPLETE'} ({r['verify']})"
+            + (f" [{r['raw_bytes'] / r['wire_bytes']:.1f}x compressed]" if r.get("wire_bytes") and
+               r["module"] in COMPRESS else ""))
 
 
-HEAD = (f"{'module':<8} {'sender':<8} {'conns':>5} {'seconds':>7} {'msgs/s':>9} "
+HEAD = (f"{'module':<9} {'sender':<8} {'conns':>5} {'seconds':>7} {'msgs/s':>9} "
         f"{'cpu/1M':>8} {'in/1M':>8} {'core/1M':>8} {'HWM MB':>6} {'snd/1M':>7} {'others':>6}  complete")
 
 
@@ -554,6 +623,8 @@ def summary(d):
                 idles.append(json.load(fh))
     if any(r["module"] in ("gtls", "ossl") for r in rows):
         return summary_tls(rows)
+    if any(r["module"] in COMPRESS for r in rows):
+        return summary_compress(rows)
     print("== ratios ours/C (median over repetitions; CPU per message: lower is better)")
     print(f"{'workers':<7} {'sender':<8} {'conns':>5} {'msgs/s C':>9} {'ours':>9} {'ratio':>6}   "
           f"{'cpu/1M C':>8} {'ours':>6} {'ratio':>6}   {'in/1M C':>7} {'ours':>6} {'ratio':>6}   "
@@ -703,9 +774,69 @@ def summary_tls(rows):
     return 0
 
 
+def summary_compress(rows):
+    """Compressed streams: ours against the C imptcp (zlib) and each
+    compressed input against our plain input, per configuration (medians)."""
+    mods = [m for m in ("cz", "zlib", "zstd", "rs") if any(r["module"] == m for r in rows)]
+    pairs = [(a, b) for a, b in (("zlib", "cz"), ("zlib", "rs"), ("cz", "rs"), ("zstd", "rs"))
+             if a in mods and b in mods]
+    keys = []
+    for r in rows:
+        k = (r["wt"], r["sender"], r["conns"])
+        if k not in keys:
+            keys.append(k)
+    print("== compressed streams (median over repetitions; cpu = rsyslogd CPU s per 1M messages, in = the "
+          "input's own threads; ratio a/b: msgs/s higher is better, CPU lower is better)")
+    print(f"{'workers':<7} {'conns':>5} " + " ".join(f"{'msgs/s ' + m:>12}" for m in mods) + "  " +
+          " ".join(f"{'cpu ' + m:>9}" for m in mods) + "  " + " ".join(f"{'in ' + m:>8}" for m in mods) + "  " +
+          " ".join(f"{a + '/' + b + ' mps,cpu,in':>22}" for a, b in pairs) + f" {'others':>6}")
+    tot = {}
+    incomplete = 0
+    na = float("nan")
+    for k in keys:
+        sel = [r for r in rows if (r["wt"], r["sender"], r["conns"]) == k]
+        incomplete += sum(1 for r in sel if not r["complete"])
+        med = {}
+        for m in mods:
+            ms = [r for r in sel if r["module"] == m]
+            if ms:
+                med[m] = medians(ms)
+            for r in ms:
+                t = tot.setdefault(m, [0.0, 0.0, 0])
+                t[0] += r["cpu"]
+                t[1] += r["mod_cpu"]
+                t[2] += r["n"]
+        g = lambda m, f: med.get(m, {}).get(f, na)
+        rat = []
+        for a, b in pairs:
+            rat.append(f"{ratio(g(a, 'mps'), g(b, 'mps')):.2f},{ratio(g(a, 'cpu'), g(b, 'cpu')):.2f},"
+                       f"{ratio(g(a, 'in'), g(b, 'in')):.2f}")
+        print(f"{k[0]:<7} {k[2]:>5} " + " ".join(f"{g(m, 'mps'):>12.0f}" for m in mods) + "  " +
+              " ".join(f"{g(m, 'cpu'):>9.2f}" for m in mods) + "  " + " ".join(f"{g(m, 'in'):>8.2f}" for m in mods) +
+              "  " + " ".join(f"{x:>22}" for x in rat) +
+              f" {max([r['others'] for r in sel if 'others' in r] or [na]):>6.2f}")
+    for m in mods:
+        if m not in COMPRESS:
+            continue
+        rs = [r for r in rows if r["module"] == m and r.get("wire_bytes")]
+        if rs:
+            cr = [r["raw_bytes"] / r["wire_bytes"] for r in rs]
+            print(f"compression ratio of the payload ({MODS[m]}, raw/wire): {min(cr):.1f} to {max(cr):.1f} "
+                  f"(BENCH_ZBATCH {os.environ.get('BENCH_ZBATCH', '128')} messages per flush)")
+    if tot:
+        print("all phases, rsyslogd CPU s per 1M messages (module threads): " + ", ".join(
+            f"{MODS[m]} {t[0] / t[2] * 1e6:.2f} ({t[1] / t[2] * 1e6:.2f})" for m, t in tot.items() if t[2]))
+    if incomplete:
+        print(f"INCOMPLETE: {incomplete} phase(s) lost messages (see above)")
+        print("completeness: MISS")
+        return 1
+    print("completeness: every phase delivered every message exactly once")
+    return 0
+
+
 def main(a):
     if len(a) >= 4 and a[0] == "send":
-        send(int(a[1]), int(a[2]), int(a[3]))
+        send(int(a[1]), int(a[2]), int(a[3]), a[4] if len(a) > 4 else "none")
     elif len(a) == 2 and a[0] == "probe":
         probe(int(a[1]))
     elif len(a) >= 3 and a[0] == "idle":
