@@ -131,6 +131,16 @@ impl Setup {
 
 /// The plaintext as omfwd sends it: a sync flush every `flush_every` bytes and
 /// at the end, then the end marker if asked.
+/// Writes `plain` in pieces of `step` bytes, flushing after each (zlib's sync
+/// flush, zstd's flush) and once more at the end.
+fn write_flushed(e: &mut impl Write, plain: &[u8], step: usize) {
+    for p in plain.chunks(step) {
+        e.write_all(p).unwrap();
+        e.flush().unwrap();
+    }
+    e.flush().unwrap();
+}
+
 fn compress(s: &Setup, plain: &[u8]) -> Vec<u8> {
     let step = if s.flush_every == 0 {
         plain.len().max(1)
@@ -141,11 +151,7 @@ fn compress(s: &Setup, plain: &[u8]) -> Vec<u8> {
         Driver::Zlib => {
             let level = flate2::Compression::new(u32::from(s.level % 10));
             let mut e = flate2::write::ZlibEncoder::new(Vec::new(), level);
-            for p in plain.chunks(step) {
-                e.write_all(p).unwrap();
-                e.flush().unwrap();
-            }
-            e.flush().unwrap();
+            write_flushed(&mut e, plain, step);
             if s.end_marker {
                 e.finish().unwrap()
             } else {
@@ -156,11 +162,7 @@ fn compress(s: &Setup, plain: &[u8]) -> Vec<u8> {
             let mut e = zstd::stream::write::Encoder::new(Vec::new(), 1 + i32::from(s.level % 5)).unwrap();
             e.set_parameter(zstd::stream::raw::CParameter::WindowLog(s.window_log))
                 .unwrap();
-            for p in plain.chunks(step) {
-                e.write_all(p).unwrap();
-                e.flush().unwrap();
-            }
-            e.flush().unwrap();
+            write_flushed(&mut e, plain, step);
             if s.end_marker {
                 e.finish().unwrap()
             } else {

@@ -711,6 +711,22 @@ def medians(ms):
             "snd": per("sender_cpu"), "hwm": statistics.median(hw) / 1024 if hw else float("nan")}
 
 
+def medians_by_module(sel, mods, tot):
+    """The medians of each module's phases in `sel`; adds their CPU, module CPU
+    and message counts to the running totals `tot`."""
+    med = {}
+    for m in mods:
+        ms = [r for r in sel if r["module"] == m]
+        if ms:
+            med[m] = medians(ms)
+        for r in ms:
+            t = tot.setdefault(m, [0.0, 0.0, 0])
+            t[0] += r["cpu"]
+            t[1] += r["mod_cpu"]
+            t[2] += r["n"]
+    return med
+
+
 def summary_tls(rows):
     """TLS: ours against the better C driver (more msgs/s) per configuration;
     targets of issue 5: msgs/s >= 1.5x, rsyslogd CPU per message <= 0.7x."""
@@ -732,16 +748,7 @@ def summary_tls(rows):
     for k in keys:
         sel = [r for r in rows if (r["wt"], r["sender"], r["conns"]) == k]
         incomplete += sum(1 for r in sel if not r["complete"])
-        med = {}
-        for m in cmods + ["rs"]:
-            ms = [r for r in sel if r["module"] == m]
-            if ms:
-                med[m] = medians(ms)
-            for r in ms:
-                t = tot.setdefault(m, [0.0, 0.0, 0])
-                t[0] += r["cpu"]
-                t[1] += r["mod_cpu"]
-                t[2] += r["n"]
+        med = medians_by_module(sel, cmods + ["rs"], tot)
         have = [m for m in cmods if m in med]
         if "rs" not in med or not have:
             continue
@@ -796,16 +803,7 @@ def summary_compress(rows):
     for k in keys:
         sel = [r for r in rows if (r["wt"], r["sender"], r["conns"]) == k]
         incomplete += sum(1 for r in sel if not r["complete"])
-        med = {}
-        for m in mods:
-            ms = [r for r in sel if r["module"] == m]
-            if ms:
-                med[m] = medians(ms)
-            for r in ms:
-                t = tot.setdefault(m, [0.0, 0.0, 0])
-                t[0] += r["cpu"]
-                t[1] += r["mod_cpu"]
-                t[2] += r["n"]
+        med = medians_by_module(sel, mods, tot)
         g = lambda m, f: med.get(m, {}).get(f, na)
         rat = []
         for a, b in pairs:
