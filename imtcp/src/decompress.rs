@@ -339,11 +339,6 @@ impl Inflater {
         self.driver
     }
 
-    /// Decompressed bytes handed out so far.
-    pub fn decompressed(&self) -> u64 {
-        self.decompressed
-    }
-
     /// A new receive starts: the per-receive guard counts from zero.
     pub fn begin_receive(&mut self) {
         self.this_receive = 0;
@@ -392,17 +387,12 @@ impl Inflater {
         if let Some(d) = self.deferred.take() {
             return Err(self.fail(&d));
         }
-        if self.state == State::Ended {
-            if self.pos < self.input.len() {
-                let d = format!("data after end of {} stream", self.driver.name());
-                return Err(self.fail(&d));
-            }
-            self.busy = false;
-            return Ok(0);
-        }
         // A call may take input (a header, a block whose output the decoder still
         // holds) and hand out nothing: go on while input is being taken.
         let n = loop {
+            if self.state == State::Ended {
+                break 0;
+            }
             let before = self.pos;
             match self.step(out) {
                 Ok(0) if self.pos != before && self.state == State::Running => continue,
