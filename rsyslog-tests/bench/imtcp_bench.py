@@ -629,11 +629,7 @@ def summary(d):
     print(f"{'workers':<7} {'sender':<8} {'conns':>5} {'msgs/s C':>9} {'ours':>9} {'ratio':>6}   "
           f"{'cpu/1M C':>8} {'ours':>6} {'ratio':>6}   {'in/1M C':>7} {'ours':>6} {'ratio':>6}   "
           f"{'HWM C':>5} {'ours':>5}  targets")
-    keys = []
-    for r in rows:
-        k = (r["wt"], r["sender"], r["conns"])
-        if k not in keys:
-            keys.append(k)
+    keys = config_keys(rows)
     all_ok = {"mps": True}
     verdicts = {}  # sender -> [process CPU ratios, input-thread CPU ratios]
     tot = {"c": [0.0, 0.0, 0], "rs": [0.0, 0.0, 0]}
@@ -711,6 +707,16 @@ def medians(ms):
             "snd": per("sender_cpu"), "hwm": statistics.median(hw) / 1024 if hw else float("nan")}
 
 
+def config_keys(rows):
+    """The configurations (workers, sender, connections) of `rows`, in first-seen order."""
+    keys = []
+    for r in rows:
+        k = (r["wt"], r["sender"], r["conns"])
+        if k not in keys:
+            keys.append(k)
+    return keys
+
+
 def medians_by_module(sel, mods, tot):
     """The medians of each module's phases in `sel`; adds their CPU, module CPU
     and message counts to the running totals `tot`."""
@@ -731,11 +737,7 @@ def summary_tls(rows):
     """TLS: ours against the better C driver (more msgs/s) per configuration;
     targets of issue 5: msgs/s >= 1.5x, rsyslogd CPU per message <= 0.7x."""
     cmods = [m for m in ("gtls", "ossl") if any(r["module"] == m for r in rows)]
-    keys = []
-    for r in rows:
-        k = (r["wt"], r["sender"], r["conns"])
-        if k not in keys:
-            keys.append(k)
+    keys = config_keys(rows)
     print("== TLS: ours against the better C driver (median over repetitions; CPU s per 1M messages, "
           "lower is better)")
     print(f"{'workers':<7} {'sender':<8} {'conns':>5} " + " ".join(f"{'msgs/s ' + m:>11}" for m in cmods) +
@@ -787,11 +789,7 @@ def summary_compress(rows):
     mods = [m for m in ("cz", "zlib", "zstd", "rs") if any(r["module"] == m for r in rows)]
     pairs = [(a, b) for a, b in (("zlib", "cz"), ("zlib", "rs"), ("cz", "rs"), ("zstd", "rs"))
              if a in mods and b in mods]
-    keys = []
-    for r in rows:
-        k = (r["wt"], r["sender"], r["conns"])
-        if k not in keys:
-            keys.append(k)
+    keys = config_keys(rows)
     print("== compressed streams (median over repetitions; cpu = rsyslogd CPU s per 1M messages, in = the "
           "input's own threads; ratio a/b: msgs/s higher is better, CPU lower is better)")
     print(f"{'workers':<7} {'conns':>5} " + " ".join(f"{'msgs/s ' + m:>12}" for m in mods) + "  " +
