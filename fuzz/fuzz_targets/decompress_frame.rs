@@ -394,16 +394,11 @@ fuzz_target!(|data: &[u8]| {
         None
     };
 
+    // With the guards off an unmutated stream has no fault, so the block after this
+    // one checks its output (the plaintext's start; all of it when intact).
     if s.compress && guards_off && clean_prefix {
-        assert!(plain.starts_with(&out), "output is not a prefix of the plaintext");
         assert_eq!(fault, None, "a fault on an unmutated stream");
         if intact {
-            assert!(
-                out == plain,
-                "intact stream: {} bytes out of {}",
-                out.len(),
-                plain.len()
-            );
             if let Some(r) = &end {
                 if s.end_marker {
                     assert_eq!(r, &Ok(()), "complete stream reported at finish");
