@@ -190,6 +190,27 @@ fn make_ca(cn: &str) -> (String, Issuer<'static, KeyPair>) {
 }
 
 impl Pki {
+    /// A rustls client session towards [`SERVER_NAME`] that trusts this PKI's CA and
+    /// sends no certificate (the well-behaved TLS sender of the tests).
+    pub fn client(&self) -> rustls::ClientConnection {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        let pem = std::fs::read(&self.ca).expect("the CA file");
+        for c in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            roots
+                .add(c.expect("a CA certificate"))
+                .expect("a usable CA certificate");
+        }
+        let cfg =
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("ring's protocol versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from(SERVER_NAME).expect("a valid name");
+        rustls::ClientConnection::new(std::sync::Arc::new(cfg), name).expect("a client session")
+    }
+
     /// Makes every certificate (see the module doc) in a fresh temp dir.
     pub fn generate() -> Pki {
         use ExtendedKeyUsagePurpose::{ClientAuth, ServerAuth};

@@ -650,20 +650,7 @@ global(defaultNetstreamDriverCAFile="{ca}" defaultNetstreamDriverCertFile="{cert
         ),
     );
     let port = d.wait_port_file("port", T);
-    let mut roots = rustls::RootCertStore::empty();
-    use rustls::pki_types::pem::PemObject;
-    for c in rustls::pki_types::CertificateDer::pem_slice_iter(&std::fs::read(&pki.ca).unwrap()) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let cfg = std::sync::Arc::new(
-        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    );
-    let name = rustls::pki_types::ServerName::try_from("server.rsyslog.test").unwrap();
-    let conn = rustls::ClientConnection::new(cfg, name).unwrap();
+    let conn = pki.client();
     let tls = rustls::StreamOwned::new(conn, tcp_connect(port));
     let mut g = Good::new(ZlibEncoder::new(tls, flate2::Compression::new(9)));
     for _ in 0..4 {

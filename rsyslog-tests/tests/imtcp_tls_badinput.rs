@@ -19,7 +19,6 @@ use rsyslog_tests::*;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(30);
@@ -41,26 +40,9 @@ if $inputname == "imtcp" then action(type="omfile" file="${{WORKDIR}}/out" templ
     )
 }
 
-fn client_config(pki: &Pki) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    let pem = std::fs::read(&pki.ca).unwrap();
-    use rustls::pki_types::pem::PemObject;
-    for c in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
-
 /// The well-behaved TLS session, after its handshake.
 fn good_tls(pki: &Pki, port: u16) -> Good<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
-    let name = rustls::pki_types::ServerName::try_from("server.rsyslog.test").unwrap();
-    let conn = rustls::ClientConnection::new(client_config(pki), name).unwrap();
+    let conn = pki.client();
     let mut tls = rustls::StreamOwned::new(conn, tcp_connect(port));
     tls.conn
         .complete_io(&mut tls.sock)
@@ -70,8 +52,7 @@ fn good_tls(pki: &Pki, port: u16) -> Good<rustls::StreamOwned<rustls::ClientConn
 
 /// A real ClientHello, as rustls sends it.
 fn client_hello(pki: &Pki) -> Vec<u8> {
-    let name = rustls::pki_types::ServerName::try_from("server.rsyslog.test").unwrap();
-    let mut c = rustls::ClientConnection::new(client_config(pki), name).unwrap();
+    let mut c = pki.client();
     let mut out = Vec::new();
     c.write_tls(&mut out).unwrap();
     out
