@@ -34,14 +34,29 @@ pub fn parse_ss_listen(text: &str) -> Vec<ListenSocket> {
 
 /// The listening TCP sockets on `port` (any address), from `ss -Hltn`.
 pub fn listening_on(port: u16) -> Vec<ListenSocket> {
-    let out = Command::new("ss")
-        .args(["-Hltn", &format!("sport = :{port}")])
+    let mut v = parse_ss_listen(&ss_listen(port, None, "-Hltn"));
+    v.sort_by(|a, b| a.local.cmp(&b.local));
+    v
+}
+
+/// What `ss <opts> sport = :<port>` prints, run in the network namespace `netns`
+/// (`ip netns exec`) or, for `None`, in the test's own.
+fn ss_listen(port: u16, netns: Option<&str>, opts: &str) -> String {
+    let filter = format!("sport = :{port}");
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, "ss"]);
+            c
+        }
+        None => Command::new("ss"),
+    };
+    let out = cmd
+        .args([opts, &filter])
         .output()
         .unwrap_or_else(|e| panic!("cannot run ss (iproute2): {e}"));
     assert!(out.status.success(), "ss failed: {out:?}");
-    let mut v = parse_ss_listen(&String::from_utf8_lossy(&out.stdout));
-    v.sort_by(|a, b| a.local.cmp(&b.local));
-    v
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The pids in `ss -p`'s `users:((…))` column: `users:(("rsyslogd",pid=12,fd=5))` → `[12]`.
@@ -60,21 +75,7 @@ pub fn parse_ss_pids(text: &str) -> Vec<u32> {
 /// (`ip netns exec`) or, for `None`, in the test's own. The port alone does not tell a
 /// daemon's listener apart: another namespace may have a listener on the same number.
 pub fn listener_pids(port: u16, netns: Option<&str>) -> Vec<u32> {
-    let filter = format!("sport = :{port}");
-    let mut cmd = match netns {
-        Some(ns) => {
-            let mut c = Command::new("ip");
-            c.args(["netns", "exec", ns, "ss"]);
-            c
-        }
-        None => Command::new("ss"),
-    };
-    let out = cmd
-        .args(["-Hltnp", &filter])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run ss (iproute2): {e}"));
-    assert!(out.status.success(), "ss failed: {out:?}");
-    parse_ss_pids(&String::from_utf8_lossy(&out.stdout))
+    parse_ss_pids(&ss_listen(port, netns, "-Hltnp"))
 }
 
 /// The fields of the /proc/net/tcp{,6} line of the established TCP socket
