@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Build rsyslog 8.2504.0 (from Debian 13 "trixie"'s source package) with the
-# upstream testbench, once, into a cache directory.
+# Build an rsyslog host with its upstream testbench, once, into a cache
+# directory. Two hosts:
+#   8.2504    rsyslog 8.2504.0 from Debian 13 "trixie"'s source package (default)
+#   upstream  current upstream: the snapshot of rsyslog's main branch in
+#             ../shared/upstream/ beside the checkout (8.2610.0.daily; a git
+#             archive, so autoreconf runs first), or $RSYSLOG_UPSTREAM_TARBALL
 #
-#   build.sh              build if needed (a second call is a no-op)
-#   build.sh --print-env  build if needed, then print `export` lines on stdout:
-#                         RSYSLOGD, RSYSLOG_MODDIR, RSYSLOG_2504_TREE
-#   build.sh --force      rebuild from scratch (re-unpack, re-configure, re-make)
+#   build.sh [--host H]              build if needed (a second call is a no-op)
+#   build.sh [--host H] --print-env  build if needed, then print `export` lines
+#                         on stdout: RSYSLOGD, RSYSLOG_MODDIR, RSYSLOG_TREE
+#   build.sh [--host H] --force      rebuild from scratch
+#   build.sh [--host H] --tree       print the tree's path only (no build)
 #
 # Progress goes to stderr; stdout carries only the --print-env lines, so
 #   eval "$(rsyslog-tests/upstream/build.sh --print-env)"
@@ -16,6 +21,24 @@
 #   RSYSLOG_RS_CACHE   cache dir (default $HOME/.cache/rsyslog-rs)
 #   RSYSLOG_RS_JOBS    make parallelism (default 3)
 set -euo pipefail
+
+HOST=8.2504
+PRINT_ENV=0
+FORCE=0
+TREE_ONLY=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --print-env) PRINT_ENV=1 ;;
+        --force) FORCE=1 ;;
+        --tree) TREE_ONLY=1 ;;
+        --host) [ $# -ge 2 ] || { echo "--host needs 8.2504 or upstream" >&2; exit 2; }; HOST=$2; shift ;;
+        --host=*) HOST=${1#--host=} ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+        *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 VERSION=8.2504.0
 DEB_SUITE=trixie
@@ -35,35 +58,50 @@ BUILD_DEPS=(
     libcurl4-openssl-dev libgcrypt20-dev libestr-dev libfastjson-dev
     libpcap-dev faketime
 )
+UPSTREAM_TARBALL=
+case $HOST in
+    8.2504|2504) HOST=8.2504 ;;
+    upstream)
+        UPSTREAM_TARBALL=${RSYSLOG_UPSTREAM_TARBALL:-}
+        if [ -z "$UPSTREAM_TARBALL" ]; then
+            for f in "$HERE"/../../../shared/upstream/rsyslog-*.tar.gz; do
+                [ -f "$f" ] && UPSTREAM_TARBALL=$(cd "$(dirname "$f")" && pwd)/$(basename "$f")
+            done
+        fi
+        [ -n "$UPSTREAM_TARBALL" ] && [ -f "$UPSTREAM_TARBALL" ] ||
+            { echo "[build.sh] ERROR: no upstream snapshot (../shared/upstream/rsyslog-*.tar.gz beside the checkout, or RSYSLOG_UPSTREAM_TARBALL)" >&2; exit 1; }
+        # rsyslog-8.2610.0.daily-ee72adc.tar.gz -> tree rsyslog-8.2610.0.daily
+        VERSION=$(basename "$UPSTREAM_TARBALL" .tar.gz)
+        VERSION=${VERSION#rsyslog-}
+        VERSION=${VERSION%-*}
+        # impstats-push (on by default upstream) needs protobuf-c and snappy: not needed here.
+        CONFIGURE_OPTS+=(--enable-imfile --enable-libzstd --disable-impstats-push)
+        BUILD_DEPS+=(autoconf-archive python3)
+        ;;
+    *) echo "[build.sh] ERROR: --host must be 8.2504 or upstream (got '$HOST')" >&2; exit 2 ;;
+esac
 # Stamp content: anything that changes it forces a rebuild.
 STAMP_KEY="rsyslog-rs-upstream v1 $VERSION ${CONFIGURE_OPTS[*]}"
+[ -z "$UPSTREAM_TARBALL" ] || STAMP_KEY="$STAMP_KEY $(basename "$UPSTREAM_TARBALL")"
 
 CACHE=${RSYSLOG_RS_CACHE:-$HOME/.cache/rsyslog-rs}
 TREE=$CACHE/rsyslog-$VERSION
 STAMP=$TREE/.rsyslog-rs-built
 SRCDIR=$CACHE/src
-LOGDIR=$CACHE/logs
+LOGDIR=$CACHE/logs/$HOST
 ORIG=$SRCDIR/rsyslog_$VERSION.orig.tar.gz
 JOBS=${RSYSLOG_RS_JOBS:-3}
 
 export DEBIAN_FRONTEND=noninteractive
 export LC_ALL=C
 
-say() { printf '[build.sh] %s\n' "$*" >&2; }
-die() { printf '[build.sh] ERROR: %s\n' "$*" >&2; exit 1; }
+say() { printf '[build.sh %s] %s\n' "$HOST" "$*" >&2; }
+die() { printf '[build.sh %s] ERROR: %s\n' "$HOST" "$*" >&2; exit 1; }
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; }
-
-PRINT_ENV=0
-FORCE=0
-for a in "$@"; do
-    case $a in
-        --print-env) PRINT_ENV=1 ;;
-        --force) FORCE=1 ;;
-        -h|--help) usage; exit 0 ;;
-        *) usage; die "unknown argument: $a" ;;
-    esac
-done
+if [ "$TREE_ONLY" = 1 ]; then
+    echo "$TREE"
+    exit 0
+fi
 
 print_env() {
     local dirs=("$TREE/runtime/.libs" "$TREE/.libs")
@@ -77,7 +115,7 @@ print_env() {
     local IFS=:
     printf 'export RSYSLOGD=%q\n' "$TREE/tools/rsyslogd"
     printf 'export RSYSLOG_MODDIR=%q\n' "${dirs[*]}"
-    printf 'export RSYSLOG_2504_TREE=%q\n' "$TREE"
+    printf 'export RSYSLOG_TREE=%q\n' "$TREE"
 }
 
 is_built() {
@@ -95,9 +133,9 @@ if [ "$FORCE" = 0 ] && is_built; then
 fi
 
 # Serialize concurrent builders (run.sh, the Rust testbench, CI steps).
-exec 9>"$CACHE/.build.lock"
+exec 9>"$CACHE/.build-$HOST.lock"
 if ! flock -n 9; then
-    say "another build.sh is running; waiting for $CACHE/.build.lock"
+    say "another build.sh is running; waiting for $CACHE/.build-$HOST.lock"
     flock 9
 fi
 if [ "$FORCE" = 0 ] && is_built; then
@@ -126,9 +164,9 @@ if [ ${#missing[@]} -gt 0 ]; then
         die "not root and no passwordless sudo; install as root: apt-get install ${missing[*]}"
     fi
     say "apt-get update (machine's own sources)"
-    "${SUDO[@]}" apt-get -q update >"$LOGDIR/apt-update.log" 2>&1 ||
+    "${SUDO[@]}" apt-get -q -o DPkg::Lock::Timeout=600 update >"$LOGDIR/apt-update.log" 2>&1 ||
         { tail -n 20 "$LOGDIR/apt-update.log" >&2; die "apt-get update failed"; }
-    "${SUDO[@]}" apt-get -q -y --no-install-recommends install "${missing[@]}" \
+    "${SUDO[@]}" apt-get -q -y -o DPkg::Lock::Timeout=600 --no-install-recommends install "${missing[@]}" \
         </dev/null >"$LOGDIR/apt-install.log" 2>&1 ||
         { tail -n 30 "$LOGDIR/apt-install.log" >&2; die "apt-get install failed"; }
     say "build dependencies installed"
@@ -137,7 +175,10 @@ else
 fi
 
 # ---- 2. source: rsyslog_$VERSION.orig.tar.gz from trixie's deb-src --------
-if [ -s "$ORIG" ]; then
+if [ -n "$UPSTREAM_TARBALL" ]; then
+    ORIG=$UPSTREAM_TARBALL
+    say "source: $ORIG"
+elif [ -s "$ORIG" ]; then
     say "source tarball cached: $ORIG"
 else
     [ -r "$KEYRING" ] || die "$KEYRING missing (install debian-archive-keyring)"
@@ -172,6 +213,13 @@ fi
 say "unpacking into $TREE"
 rm -rf "$TREE"
 tar --no-same-owner -xzf "$ORIG" -C "$CACHE"
+[ -d "$TREE" ] || die "unpacking $ORIG did not give $TREE"
+if [ ! -x "$TREE/configure" ]; then
+    # A git archive (the upstream snapshot) has no generated configure.
+    say "autoreconf -fvi  (log: $LOGDIR/autoreconf.log)"
+    (cd "$TREE" && autoreconf -fvi) </dev/null >"$LOGDIR/autoreconf.log" 2>&1 ||
+        { tail -n 25 "$LOGDIR/autoreconf.log" >&2; die "autoreconf failed (see $LOGDIR/autoreconf.log)"; }
+fi
 [ -x "$TREE/configure" ] || die "unpacked tree has no configure script"
 
 # ---- 4. configure -----------------------------------------------------------
