@@ -47,7 +47,7 @@ done
 
 eval "$("$root/rsyslog-tests/upstream/build.sh" --print-env)"
 (cd "$root" && cargo build --release -q -p impcap) >&2
-theirs="$RSYSLOG_2504_TREE/contrib/impcap/.libs/impcap.so"
+theirs="$RSYSLOG_TREE/contrib/impcap/.libs/impcap.so"
 [[ -f $theirs ]] || { echo "impcap.sh: no C impcap at $theirs" >&2; exit 2; }
 
 corpus=$("$root/rsyslog-tests/corpus/fetch.sh")

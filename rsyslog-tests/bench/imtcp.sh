@@ -129,7 +129,7 @@ done
 eval "$("$root/rsyslog-tests/upstream/build.sh" --print-env)"
 (cd "$root" && CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1} cargo build --release -q -p imtcp) >&2
 ours_so="$root/target/release/libimtcp.so"
-tcpflood="$RSYSLOG_2504_TREE/tests/tcpflood"
+tcpflood="$RSYSLOG_TREE/tests/tcpflood"
 case $mode in
 plain) mods=(c rs) ;;
 tls) mods=(gtls ossl rs) idle=0 ;;
@@ -152,8 +152,8 @@ is_c_imtcp() { [[ -f $1 ]] && ! is_ours "$1" && grep -aq 'tcpsrv' "$1"; }
 cache=${RSYSLOG_RS_CACHE:-$HOME/.cache/rsyslog-rs}
 cdir=$cache/bench-c-imtcp
 theirs=$cdir/imtcp.so
-tree_so=$RSYSLOG_2504_TREE/plugins/imtcp/.libs/imtcp.so
-imptcp_so=$RSYSLOG_2504_TREE/plugins/imptcp/.libs/imptcp.so
+tree_so=$RSYSLOG_TREE/plugins/imtcp/.libs/imtcp.so
+imptcp_so=$RSYSLOG_TREE/plugins/imptcp/.libs/imptcp.so
 if [[ $mode == zlib || $mode == zstd ]]; then
     # No C imtcp in these daemons; the zlib baseline is the C imptcp (run.sh does not touch it).
     [[ $mode == zstd ]] || [[ -f $imptcp_so ]] || { echo "imtcp.sh: no C imptcp at $imptcp_so" >&2; exit 2; }

@@ -22,7 +22,7 @@ fi
 eval "$("$root/rsyslog-tests/upstream/build.sh" --print-env)"
 (cd "$root" && cargo build --release -q -p impcap) >&2
 ours="$root/target/release/libimpcap.so"
-theirs="$RSYSLOG_2504_TREE/contrib/impcap/.libs/impcap.so"
+theirs="$RSYSLOG_TREE/contrib/impcap/.libs/impcap.so"
 [[ -n $out ]] || out=$(mktemp -d /tmp/impcap-compare.XXXXXX)
 mkdir -p "$out"
 

@@ -164,6 +164,38 @@ pub fn require_host(test_name: &str) -> Option<Host> {
     }
 }
 
+/// The rsyslog source tree built by `upstream/build.sh` that the current pass runs
+/// against (env `RSYSLOG_TREE`, printed by `build.sh --print-env`); `None` for
+/// Debian's rsyslogd, which has no tree.
+pub fn host_tree() -> Option<PathBuf> {
+    std::env::var_os("RSYSLOG_TREE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// rsyslog's load generator `tcpflood`: env `RSYSLOG_TCPFLOOD` (test.sh sets it to
+/// the 8.2504 build's for every pass, Debian's included), else the current host
+/// tree's. `None` prints a SKIP line; under CI a missing tcpflood panics, since
+/// test.sh builds it before any test runs.
+pub fn require_tcpflood(test: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("RSYSLOG_TCPFLOOD")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| host_tree().map(|t| t.join("tests/tcpflood")));
+    let why = match &path {
+        Some(p) if p.is_file() => return path,
+        Some(p) => format!("no tcpflood at {}", p.display()),
+        None => "neither RSYSLOG_TCPFLOOD nor RSYSLOG_TREE is set".to_string(),
+    };
+    if is_ci_value(std::env::var("CI").ok().as_deref()) {
+        panic!("{test}: CI is set and {why} (rsyslog-tests/upstream/build.sh builds it)");
+    }
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(format!("SKIP {test}: {why} (run rsyslog-tests/upstream/build.sh)\n").as_bytes());
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,6 @@
 
 use rsyslog_tests::*;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::process::Command;
 use std::time::Duration;
 
@@ -381,30 +380,13 @@ action(type="omfile" file="${WORKDIR}/out" template="t")
     }
 }
 
-/// rsyslog's own load generator, built with the 8.2504 tree.
-const TCPFLOOD: &str = "/root/.cache/rsyslog-rs/rsyslog-8.2504.0/tests/tcpflood";
-
-/// `Some(path)`, or a printed SKIP (a panic when CI is set: CI builds it).
-fn require_tcpflood(test: &str) -> Option<&'static str> {
-    if std::path::Path::new(TCPFLOOD).is_file() {
-        return Some(TCPFLOOD);
-    }
-    if host::is_ci_value(std::env::var("CI").ok().as_deref()) {
-        panic!("{test}: CI is set and {TCPFLOOD} is missing (rsyslog-tests/upstream/build.sh builds it)");
-    }
-    let _ = std::io::stderr().lock().write_all(
-        format!("SKIP {test}: no tcpflood at {TCPFLOOD} (run rsyslog-tests/upstream/build.sh)\n").as_bytes(),
-    );
-    None
-}
-
 /// tcpflood over several connections: LF framing (RFC 3164 and, `-y`,
 /// RFC 5424), octet counting (`-O`, the count includes the LF) and NUL as
 /// the frame delimiter (`-F 0`) into an input with addtlFrameDelimiter 0
 /// and LF off. Every message arrives exactly once.
 #[test]
 fn tcpflood_sender_lf_octet_counted_and_nul() {
-    let Some(tcpflood) = require_tcpflood("tcpflood_sender_lf_octet_counted_and_nul") else {
+    let Some(tcpflood) = host::require_tcpflood("tcpflood_sender_lf_octet_counted_and_nul") else {
         return;
     };
     const N: usize = 400;
@@ -432,7 +414,7 @@ action(type="omfile" dynaFile="file" template="t")
         );
         for (name, args) in runs {
             let p = d.wait_port_file(name, T);
-            let out = Command::new(tcpflood)
+            let out = Command::new(&tcpflood)
                 .args(["-t", "127.0.0.1", "-p", &p.to_string(), "-m", &N.to_string(), "-s"])
                 .args(args)
                 .output()
