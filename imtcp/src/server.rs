@@ -1398,8 +1398,9 @@ impl<'a> Server<'a> {
         Duration::from_secs(self.input.cfg.settings.tls.handshake_timeout.max(1) as u64)
     }
 
-    /// Closes the TLS sessions whose handshake is overdue. A session a
-    /// worker holds right now is left for the next sweep.
+    /// Closes the TLS sessions whose handshake is overdue and whose peer has
+    /// sent nothing that is still unread. A session a worker holds right now
+    /// is left for the next sweep.
     fn sweep_handshakes(&self) {
         let now = Instant::now();
         let overdue: Vec<u64> = lock(&self.handshakes)
@@ -1416,6 +1417,12 @@ impl<'a> Server<'a> {
                 continue;
             };
             if !s.handshaking {
+                continue;
+            }
+            // Bytes the peer sent that no worker has read yet: the wait is
+            // ours (busy workers), not a stalled peer. Checked again at the
+            // next sweep, once a worker has had its turn.
+            if s.stream.peek(&mut [0u8; 1]).is_ok_and(|n| n > 0) {
                 continue;
             }
             log_error(
