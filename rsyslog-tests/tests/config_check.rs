@@ -226,3 +226,46 @@ input(type="impcap" file="/x.pcap")"#,
     );
     assert_eq!(code, 0, "{out}");
 }
+
+/// The name `input(type=…)` uses is the module's own, whatever its file is
+/// called, except for the documented side-by-side name `rs<module>.so`.
+#[test]
+fn config_name_does_not_follow_the_file_name() {
+    let Some(host) = require_host("config_name_does_not_follow_the_file_name") else {
+        return;
+    };
+    let wd = WorkDir::new();
+    for (file, name) in [
+        ("ours-imtcp.so", "imtcp"),
+        ("imtcp-rust.so", "imtcp"),
+        ("libimtcp.so", "imtcp"),
+        ("rsimtcp.so", "rsimtcp"),
+        ("ours-impcap.so", "impcap"),
+        ("rsimpcap.so", "rsimpcap"),
+    ] {
+        let module = if file.contains("imtcp") { "imtcp" } else { "impcap" };
+        let copy = wd.path().join(file);
+        std::fs::copy(module_path(module), &copy).unwrap();
+        let input = |t: &str| {
+            if module == "imtcp" {
+                format!(r#"input(type="{t}" port="0" listenPortFileName="/tmp/p")"#)
+            } else {
+                format!(r#"input(type="{t}" file="/x.pcap")"#)
+            }
+        };
+        let load = format!("module(load=\"{}\")\n", copy.display());
+        let (code, out) = check(&host, &format!("{load}{}", input(name)));
+        assert_eq!(code, 0, "{file} as {name}: {out}");
+        let other = if name == module {
+            format!("rs{module}")
+        } else {
+            module.to_string()
+        };
+        let (code, out) = check(&host, &format!("{load}{}", input(&other)));
+        assert_ne!(code, 0, "{file} must not answer to {other}: {out}");
+        assert!(
+            out.contains(&format!("input module name '{other}' is unknown")),
+            "{file}: {out}"
+        );
+    }
+}
