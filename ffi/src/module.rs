@@ -632,6 +632,9 @@ pub const OPTIONAL_SYMBOLS: &[&str] = &[
     "r_dbgprintf",
     "fjson_object_to_json_string_ext",
     "ratelimitNewFromConfig",
+    // current upstream's compatibility.defaults.secure (see crate::compat)
+    "glblWarnIfInsecureDefault",
+    "glblGetWorkDirRaw",
     // only modules with legacy directives need these (their registration then fails)
     "regCfSysLineHdlr2",
     "unregCfSysLineHdlrs4Owner",
