@@ -28,7 +28,7 @@ pub use abi::{ret, EntryPoint, HostQueryEtryPt, RsRetVal, SyslogTime};
 pub use config::{ParamBlock, ParamType, Params, Value};
 pub use json::{FjsonBuilder, JsonObj, JsonSink, TextJson};
 pub use legacy::{LegacyDirective, LegacyKind, LegacyValue};
-pub use log::{guard, log_error, log_msg, parser_errmsg, RsError, RsResult};
+pub use log::{guard, log_error, log_msg, parser_errmsg, parser_warnmsg, RsError, RsResult};
 pub use module::{mod_init, HasGlobals, InputModule, InputThread};
 pub use msg::{Batch, ConfPtr, FlowControl, Msg, Prop, Ratelimit, Ruleset};
 pub use stats::StatsObj;

@@ -632,6 +632,7 @@ pub const OPTIONAL_SYMBOLS: &[&str] = &[
     "r_dbgprintf",
     "fjson_object_to_json_string_ext",
     "ratelimitNewFromConfig",
+    "parser_warnmsg",
     // current upstream's compatibility.defaults.secure (see crate::compat)
     "glblWarnIfInsecureDefault",
     "glblGetWorkDirRaw",

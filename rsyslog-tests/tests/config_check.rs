@@ -272,6 +272,8 @@ const INSECURE: &str = "backward-compatible insecure default in use: ";
 const STRICT_MODE0: &str = "compatibility.defaults.secure=\"strict\" rejects explicit streamdriver.mode=\"0\"";
 const STRICT_ZSTD: &str =
     "compatibility.defaults.secure=\"strict\" requires an explicit positive compression.maxTotalZstdWindowBytes";
+const NO_QUEUE: &str =
+    "has no dedicated non-direct queue; input processing will share the main queue or run synchronously";
 
 /// The insecure-default warnings: current upstream logs them by default
 /// (its policy defaults to "warn"); older hosts have no such policy and
@@ -420,6 +422,40 @@ input(type="imtcp" port="0" listenPortFileName="/tmp/p1" compression.mode="strea
         }
         assert_eq!(lines_with(&c[i].1, &needles), lines_with(&r[i].1, &needles), "{name}");
     }
+}
+
+/// Current upstream's input modules warn when an input is bound to a
+/// ruleset without a queue of its own (or with a Direct one); older hosts
+/// do not, and neither does ours there.
+#[test]
+fn ruleset_without_own_queue_is_warned_about_on_current_upstream() {
+    let conf = r#"module(load="${IMTCP}")
+ruleset(name="shared") { action(type="omfile" file="/dev/null") }
+ruleset(name="direct" queue.type="Direct") { action(type="omfile" file="/dev/null") }
+ruleset(name="queued" queue.type="LinkedList") { action(type="omfile" file="/dev/null") }
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p1" ruleset="shared")
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p2" ruleset="direct")
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p3" ruleset="queued")
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p4")"#;
+    let Some((c, r)) = rsyslog_tests::compare::both(
+        "ruleset_without_own_queue_is_warned_about_on_current_upstream",
+        "imtcp",
+        |h, imp| (h.at_least("8.2610"), check_imp(h, imp, conf)),
+    ) else {
+        return;
+    };
+    for (who, (upstream, (code, out))) in [("C", &c), ("ours", &r)] {
+        println!("--- {who}:\n{out}");
+        assert_eq!(*code, 0, "{who}: {out}");
+        let warned: Vec<&str> = ["shared", "direct", "queued"]
+            .into_iter()
+            .filter(|n| out.contains(&format!("input-bound ruleset '{n}' {NO_QUEUE}")))
+            .collect();
+        let want: &[&str] = if *upstream { &["shared", "direct"] } else { &[] };
+        assert_eq!(warned, want, "{who}: {out}");
+        assert_eq!(out.matches(NO_QUEUE).count(), want.len(), "{who}: {out}");
+    }
+    assert_eq!(lines_with(&c.1 .1, &[NO_QUEUE]), lines_with(&r.1 .1, &[NO_QUEUE]));
 }
 
 /// The name `input(type=…)` uses is the module's own, whatever its file is
