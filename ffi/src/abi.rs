@@ -51,6 +51,7 @@ pub mod ret {
     pub const RCV_ERR: RsRetVal = -2165;
     pub const INTERNAL_ERROR: RsRetVal = -2175;
     pub const CONF_PARSE_ERROR: RsRetVal = -2207;
+    pub const CONF_PARSE_WARNING: RsRetVal = -2357;
     pub const MISSING_CNFPARAMS: RsRetVal = -2211;
     pub const NO_LISTNERS: RsRetVal = -2212;
     pub const CONF_PARAM_INVLD: RsRetVal = -2425;
@@ -127,6 +128,23 @@ pub struct ObjIf {
     pub rest: [*const c_void; 13],
 }
 pub const OBJ_IF_VERSION: c_int = 2;
+
+/// `iObjCooCKiE`, which a debug build of rsyslog keeps at byte 8 of every
+/// object (`obj_t`: `pObjInfo`, the cookie, then `pszName`).
+pub const OBJ_COOKIE: u32 = 0x0BAD_EFEE;
+
+/// `queueType_t` QUEUETYPE_DIRECT (queue.h of every supported host)
+pub const QUEUETYPE_DIRECT: c_int = 3;
+
+/// Length of the `obj_t` header that starts a rsyslog object whose first
+/// bytes are `head` (at least 12): 24 in a debug build (pointer, cookie,
+/// pointer), else 16 (pointer, pointer).
+pub fn obj_header_len(head: &[u8]) -> usize {
+    match head.get(8..12) {
+        Some(b) if u32::from_ne_bytes([b[0], b[1], b[2], b[3]]) == OBJ_COOKIE => 24,
+        _ => 16,
+    }
+}
 
 /// `struct cnfparamdescr`
 #[repr(C)]
@@ -256,5 +274,18 @@ mod tests {
         assert_eq!(size_of::<ObjIf>(), 128);
         assert_eq!(size_of::<IfaceBuf>(), 1024);
         assert_eq!(size_of::<es_str_t>(), 8);
+    }
+
+    #[test]
+    fn object_header_of_debug_and_release_builds() {
+        // release: pObjInfo, pszName (NULL for most objects)
+        let mut rel = [0u8; 24];
+        rel[..8].copy_from_slice(&0x5555_0000_1000usize.to_ne_bytes());
+        assert_eq!(obj_header_len(&rel), 16);
+        // debug: pObjInfo, iObjCooCKiE = 0xBADEFEE, pszName
+        let mut dbg = rel;
+        dbg[8..12].copy_from_slice(&0x0BAD_EFEEu32.to_ne_bytes());
+        assert_eq!(obj_header_len(&dbg), 24);
+        assert_eq!(obj_header_len(&dbg[..4]), 16);
     }
 }

@@ -46,6 +46,9 @@ host_symbols! {
     LogMsg: "LogMsg" => unsafe extern "C" fn(c_int, RsRetVal, c_int, *const c_char, ...);
     r_dbgprintf: "r_dbgprintf" => unsafe extern "C" fn(*const c_char, *const c_char, ...);
     parser_errmsg: "parser_errmsg" => unsafe extern "C" fn(*const c_char, ...);
+    parser_warnmsg: "parser_warnmsg" => unsafe extern "C" fn(*const c_char, ...);
+    glblWarnIfInsecureDefault: "glblWarnIfInsecureDefault" => unsafe extern "C" fn(*mut c_void, *const c_char);
+    glblGetWorkDirRaw: "glblGetWorkDirRaw" => unsafe extern "C" fn(*mut c_void) -> *const u8;
     nvlstGetParams: "nvlstGetParams" => unsafe extern "C" fn(*mut c_void, *const cnfparamblk, *mut cnfparamvals) -> *mut cnfparamvals;
     cnfparamvalsDestruct: "cnfparamvalsDestruct" => unsafe extern "C" fn(*const cnfparamvals, *const cnfparamblk);
     msgConstruct: "msgConstruct" => unsafe extern "C" fn(*mut Msg) -> RsRetVal;

@@ -5,12 +5,14 @@
 //! * [`obj`]: object interfaces with version negotiation (glbl 10/11, statsobj 13/16).
 //! * [`module`]: the [`module::InputModule`] trait and every guarded entry point.
 //! * [`config`]: static parameter blocks and typed access to values.
+//! * [`compat`]: current upstream's `compatibility.defaults.secure` policy.
 //! * [`legacy`]: legacy `$Directive` lines (cfsysline handlers).
 //! * [`msg`], [`json`], [`stats`], [`log`]: messages, JSON trees, counters, logging.
 //!
 //! `unsafe` lives only in this crate; each block carries its reason.
 
 pub mod abi;
+pub mod compat;
 pub mod config;
 pub mod host;
 pub mod json;
@@ -26,7 +28,7 @@ pub use abi::{ret, EntryPoint, HostQueryEtryPt, RsRetVal, SyslogTime};
 pub use config::{ParamBlock, ParamType, Params, Value};
 pub use json::{FjsonBuilder, JsonObj, JsonSink, TextJson};
 pub use legacy::{LegacyDirective, LegacyKind, LegacyValue};
-pub use log::{guard, log_error, log_msg, parser_errmsg, RsError, RsResult};
+pub use log::{guard, log_error, log_msg, parser_errmsg, parser_warnmsg, RsError, RsResult};
 pub use module::{mod_init, HasGlobals, InputModule, InputThread};
 pub use msg::{Batch, ConfPtr, FlowControl, Msg, Prop, Ratelimit, Ruleset};
 pub use stats::StatsObj;

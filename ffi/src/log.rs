@@ -48,6 +48,17 @@ pub fn parser_errmsg(msg: &str) {
     }
 }
 
+/// `parser_warnmsg("%s", msg)`: a config warning that names file and line
+/// ("warning during parsing file …, on or before line …: <msg>").
+pub fn parser_warnmsg(msg: &str) {
+    let c = to_cstring(msg);
+    match host().fns.parser_warnmsg {
+        // SAFETY: printf-like with a literal "%s" format.
+        Some(f) => unsafe { f(c"%s".as_ptr(), c.as_ptr()) },
+        None => log_msg(0, crate::abi::ret::CONF_PARSE_WARNING, LOG_WARNING, msg),
+    }
+}
+
 /// True when rsyslogd runs with debug output on.
 pub fn debug_enabled() -> bool {
     host().debug_on()

@@ -186,23 +186,24 @@ extern "C" fn is_compatible_with_feature(feat: c_int) -> RsRetVal {
     })
 }
 
+/// The prefix that gives a copy of a module a configuration name of its
+/// own: ours loaded from `rsimtcp.so` is `input(type="rsimtcp")`, so it can
+/// run beside rsyslog's C `imtcp` in one rsyslogd.
+pub const SIDE_BY_SIDE_PREFIX: &str = "rs";
+
 /// The configuration name of a module loaded from `file`: the module's own
-/// name for `imtcp.so` or `libimtcp.so`, else the file's stem, so that a copy
-/// installed as `rsimtcp.so` runs beside rsyslog's C `imtcp` in one config.
+/// name (`imtcp`), whatever the file is called, except for a file named
+/// `rs<own name>.so` ([`SIDE_BY_SIDE_PREFIX`]), which is `rs<own name>`. A
+/// packager's or admin's choice of file name (`imtcp-rust.so`,
+/// `ours-imtcp.so`, `libimtcp.so`) never changes what the configuration
+/// calls the module, as with rsyslog's C modules.
 pub fn cnf_name_for_file(own: &CStr, file: Option<&std::path::Path>) -> std::ffi::CString {
-    let own_s = own.to_string_lossy();
-    let stem = file
+    let side_by_side = format!("{SIDE_BY_SIDE_PREFIX}{}", own.to_string_lossy());
+    let file_name = file
         .and_then(|f| f.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .map(|n| n.strip_suffix(".so").map(str::to_owned).unwrap_or(n))
-        .unwrap_or_default();
-    let usable = !stem.is_empty()
-        && stem != format!("lib{own_s}")
-        && stem
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
-    if usable {
-        std::ffi::CString::new(stem).unwrap_or_else(|_| own.to_owned())
+        .map(|n| n.to_string_lossy().into_owned());
+    if file_name.as_deref() == Some(format!("{side_by_side}.so").as_str()) {
+        std::ffi::CString::new(side_by_side).unwrap_or_else(|_| own.to_owned())
     } else {
         own.to_owned()
     }
@@ -631,6 +632,10 @@ pub const OPTIONAL_SYMBOLS: &[&str] = &[
     "r_dbgprintf",
     "fjson_object_to_json_string_ext",
     "ratelimitNewFromConfig",
+    "parser_warnmsg",
+    // current upstream's compatibility.defaults.secure (see crate::compat)
+    "glblWarnIfInsecureDefault",
+    "glblGetWorkDirRaw",
     // only modules with legacy directives need these (their registration then fails)
     "regCfSysLineHdlr2",
     "unregCfSysLineHdlrs4Owner",
@@ -820,15 +825,33 @@ mod tests {
 #[cfg(test)]
 mod cnf_name_tests {
     use super::cnf_name_for_file;
+    use std::ffi::CStr;
     use std::path::Path;
 
     #[test]
-    fn name_follows_the_installed_file() {
-        let n = |f: Option<&str>| cnf_name_for_file(c"imtcp", f.map(Path::new)).into_string().unwrap();
-        assert_eq!(n(Some("/usr/lib/rsyslog/imtcp.so")), "imtcp");
-        assert_eq!(n(Some("/x/target/release/libimtcp.so")), "imtcp");
-        assert_eq!(n(Some("/x/rsimtcp.so")), "rsimtcp");
-        assert_eq!(n(Some("/x/with space.so")), "imtcp");
-        assert_eq!(n(None), "imtcp");
+    fn name_is_the_modules_own_except_for_the_rs_prefix() {
+        let n = |own: &CStr, f: Option<&str>| cnf_name_for_file(own, f.map(Path::new)).into_string().unwrap();
+        let t = |f: Option<&str>| n(c"imtcp", f);
+        assert_eq!(t(Some("/usr/lib/rsyslog/imtcp.so")), "imtcp");
+        assert_eq!(t(Some("/x/target/release/libimtcp.so")), "imtcp");
+        // file names a packager or an admin may choose keep the module's name
+        for f in [
+            "/usr/lib/rsyslog/ours-imtcp.so",
+            "/opt/imtcp-rust.so",
+            "/x/with space.so",
+            "/x/rsimtcp",
+            "/x/rsimpcap.so",
+            "/x/RSimtcp.so",
+            "/x/rs-imtcp.so",
+            "/x/rsimtcp2.so",
+        ] {
+            assert_eq!(t(Some(f)), "imtcp", "{f}");
+        }
+        assert_eq!(t(None), "imtcp");
+        // the documented side-by-side name
+        assert_eq!(t(Some("/usr/local/lib/rsyslog/rsimtcp.so")), "rsimtcp");
+        assert_eq!(t(Some("rsimtcp.so")), "rsimtcp");
+        assert_eq!(n(c"impcap", Some("/x/rsimpcap.so")), "rsimpcap");
+        assert_eq!(n(c"impcap", Some("/x/rsimtcp.so")), "impcap");
     }
 }

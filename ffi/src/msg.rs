@@ -91,21 +91,62 @@ impl Ruleset {
             .map(Ruleset)
     }
 
+    /// Has the ruleset a queue of its own that is not a Direct queue? (what
+    /// rsyslog's `rulesetHasQueue` asks.) `ruleset_t` is an object header
+    /// (16 or 24 bytes), `pszName`, then `pQueue`, NULL without a queue of its
+    /// own; a `qqueue_t` is an object header, then `queueType_t qType`. (The
+    /// interface's GetRulesetQueue cannot serve: without a queue of its own it
+    /// returns the running configuration's main queue.)
+    pub fn has_own_queue(&self) -> bool {
+        let rs = self.0.as_ptr() as *const u8;
+        // SAFETY: rs is a live ruleset_t of the configuration being loaded; its first
+        // 12 bytes are the obj_t header and pQueue follows the header and pszName.
+        let q = unsafe {
+            let at = obj_header_len(std::slice::from_raw_parts(rs, 12)) + std::mem::size_of::<*const u8>();
+            std::ptr::read_unaligned(rs.add(at) as *const *const u8)
+        };
+        if q.is_null() {
+            return false;
+        }
+        // SAFETY: q is the ruleset's live qqueue_t; qType is the int right after its obj_t header.
+        let qtype = unsafe {
+            let at = obj_header_len(std::slice::from_raw_parts(q, 12));
+            std::ptr::read_unaligned(q.add(at) as *const c_int)
+        };
+        qtype != QUEUETYPE_DIRECT
+    }
+
     /// The input's `ruleset=` binding: `None` when not set; when set but not
     /// found, `module` logs its "ruleset '<name>' for <what> not found - using
     /// default ruleset instead" line (as the C modules do) and gets `None` too.
+    /// On current upstream hosts a ruleset without a queue of its own (or
+    /// with a Direct one) gets that version's config warning, as its input
+    /// modules give it when they check their rulesets.
     pub fn bind(conf: ConfPtr, module: &str, name: Option<&str>, what: &str) -> Option<Ruleset> {
         let name = name?;
         let rs = Ruleset::lookup(conf, name);
-        if rs.is_none() {
-            crate::log::log_error(
+        match rs {
+            None => crate::log::log_error(
                 0,
                 ret::NO_ERRCODE,
                 &format!("{module}: ruleset '{name}' for {what} not found - using default ruleset instead"),
-            );
+            ),
+            Some(r) if host().family == crate::host::HostFamily::Master && !r.has_own_queue() => {
+                crate::log::parser_warnmsg(&no_queue_warning(name))
+            }
+            Some(_) => {}
         }
         rs
     }
+}
+
+/// Current upstream's warning for an input bound to a ruleset without a
+/// dedicated non-direct queue.
+pub fn no_queue_warning(ruleset: &str) -> String {
+    format!(
+        "input-bound ruleset '{ruleset}' has no dedicated non-direct queue; input processing will share the main \
+         queue or run synchronously"
+    )
 }
 
 /// The `rsconf_t*` of the configuration being loaded.

@@ -110,6 +110,9 @@ pub const MAX_FRAME_SIZE_LIMIT: i64 = 200_000_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsSettings {
     pub mode: i64,
+    /// Was `streamDriver.mode` given (module, input or legacy directive)?
+    /// Current upstream's strict secure defaults tell an explicit 0 from none.
+    pub mode_set: bool,
     pub auth_mode: Option<String>,
     pub permit_expired: Option<String>,
     pub driver: Option<String>,
@@ -134,6 +137,7 @@ impl Default for TlsSettings {
     fn default() -> Self {
         TlsSettings {
             mode: 0,
+            mode_set: false,
             auth_mode: None,
             permit_expired: None,
             driver: None,
@@ -160,6 +164,9 @@ pub struct CompressionSettings {
     pub max_expansion_ratio: i64,
     pub max_decompressed_per_receive: i64,
     pub max_total_zstd_window: i64,
+    /// Was `compression.maxTotalZstdWindowBytes` given (an input inherits
+    /// the module's)? Current upstream's strict secure defaults require it.
+    pub max_total_zstd_window_set: bool,
 }
 
 impl Default for CompressionSettings {
@@ -170,6 +177,7 @@ impl Default for CompressionSettings {
             max_expansion_ratio: 1024,
             max_decompressed_per_receive: 64 << 20,
             max_total_zstd_window: 64 << 20,
+            max_total_zstd_window_set: false,
         }
     }
 }
@@ -374,6 +382,7 @@ pub fn apply_shared(s: &mut Settings, p: &Params) -> RsResult {
     let t = &mut s.tls;
     if let Some(v) = n("streamdriver.mode") {
         t.mode = v;
+        t.mode_set = true;
     }
     for (name, slot) in [
         ("streamdriver.authmode", &mut t.auth_mode),
@@ -426,6 +435,7 @@ pub fn apply_shared(s: &mut Settings, p: &Params) -> RsResult {
     }
     if let Some(v) = n("compression.maxtotalzstdwindowbytes") {
         c.max_total_zstd_window = v;
+        c.max_total_zstd_window_set = true;
     }
     Ok(())
 }
@@ -491,6 +501,8 @@ pub struct Legacy {
     pub max_listeners: i32,
     pub octet_counted: bool,
     pub driver_mode: i32,
+    /// Did `$InputTCPServerStreamDriverMode` set the mode (since the last reset)?
+    pub driver_mode_set: bool,
     pub flow_control: bool,
     pub keepalive: bool,
     pub keepalive_probes: i32,
@@ -518,6 +530,7 @@ impl Default for Legacy {
             max_listeners: 0,
             octet_counted: false,
             driver_mode: 0,
+            driver_mode_set: false,
             flow_control: false,
             keepalive: false,
             keepalive_probes: 0,
@@ -546,6 +559,7 @@ impl Legacy {
         self.max_listeners = 20;
         self.octet_counted = true;
         self.driver_mode = 0;
+        self.driver_mode_set = false;
         self.flow_control = true;
         self.keepalive = false;
         self.keepalive_probes = 0;
@@ -576,6 +590,7 @@ impl Legacy {
         let s = &mut i.settings;
         s.octet_counted = self.octet_counted;
         s.tls.mode = self.driver_mode as i64;
+        s.tls.mode_set = self.driver_mode_set;
         s.keepalive = self.keepalive;
         s.flow_control = self.flow_control;
         s.disable_lf = self.disable_lf;
@@ -598,6 +613,7 @@ impl Legacy {
         s.max_sessions = self.max_sessions as i64;
         s.max_listeners = self.max_listeners as i64;
         s.tls.mode = self.driver_mode as i64;
+        s.tls.mode_set = self.driver_mode_set;
         s.notify_close = self.notify_close;
         s.octet_counted = self.octet_counted;
         s.addtl_delimiter = self.addtl_delimiter;

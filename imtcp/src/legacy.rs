@@ -15,7 +15,8 @@ fn set(conf: &mut Conf, f: impl FnOnce(&mut Legacy)) -> RsResult {
 /// Every directive of the C module, in its registration order.
 pub static DIRECTIVES: [D<Conf>; 20] = [
     D::new(c"inputtcpserverrun", K::Word, |c, v| {
-        let i = c.legacy.input(&c.settings, v.word());
+        let mut i = c.legacy.input(&c.settings, v.word());
+        c.secure_defaults(Some(&mut i), crate::secure::Scope::Input)?;
         c.inputs.push(i);
         Ok(())
     }),
@@ -79,7 +80,10 @@ pub static DIRECTIVES: [D<Conf>; 20] = [
     })
     .module_global(),
     D::new(c"inputtcpserverstreamdrivermode", K::Int, |c, v| {
-        set(c, |l| l.driver_mode = v.int())
+        set(c, |l| {
+            l.driver_mode = v.int();
+            l.driver_mode_set = true;
+        })
     })
     .module_global(),
     D::new(c"inputtcpserverpreservecase", K::Binary, |c, v| {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod decompress;
 pub mod framing;
 pub mod legacy;
+pub mod secure;
 pub mod server;
 pub mod tls;
 
@@ -34,6 +35,28 @@ pub struct Conf {
     rulesets: Vec<Option<Ruleset>>,
     /// Listeners opened in activateCnfPrePrivDrop, taken by the input thread.
     listeners: Mutex<Vec<server::Listener>>,
+}
+
+impl Conf {
+    /// Current upstream's `compatibility.defaults.secure` for the module
+    /// settings (`input` None) or one input (see [`secure`]): may turn TLS on
+    /// or refuse the settings; the warnings go to the host, which logs them
+    /// in `warn` mode. Nothing happens on hosts without the setting.
+    pub fn secure_defaults(&mut self, input: Option<&mut InputConfig>, scope: secure::Scope) -> RsResult {
+        if !rsyslog_ffi::compat::available() {
+            return Ok(());
+        }
+        let policy = rsyslog_ffi::compat::secure_defaults(self.conf);
+        let global = rsyslog_ffi::obj::interfaces().and_then(|i| i.netstream_defaults(&self.conf).driver);
+        let settings = match input {
+            Some(i) => &mut i.settings,
+            None => &mut self.settings,
+        };
+        for w in secure::apply(policy, settings, global.as_deref(), scope)? {
+            rsyslog_ffi::compat::warn_if_insecure_default(self.conf, w);
+        }
+        Ok(())
+    }
 }
 
 pub struct Imtcp;
@@ -65,11 +88,12 @@ impl InputModule for Imtcp {
     fn set_mod_cnf(conf: &mut Conf, p: &Params) -> RsResult {
         config::apply_module(&mut conf.settings, p)?;
         conf.module_statement = true;
-        Ok(())
+        conf.secure_defaults(None, secure::Scope::Module)
     }
 
     fn new_input(conf: &mut Conf, p: &Params) -> RsResult {
-        let i = config::parse_input(&conf.settings, p)?;
+        let mut i = config::parse_input(&conf.settings, p)?;
+        conf.secure_defaults(Some(&mut i), secure::Scope::Input)?;
         conf.inputs.push(i);
         Ok(())
     }
@@ -81,6 +105,10 @@ impl InputModule for Imtcp {
     fn end_cnf_load(conf: &mut Conf) {
         if !conf.module_statement {
             conf.legacy.apply_to_module(&mut conf.settings);
+            // rsyslog ignores what endCnfLoad returns: an error is only logged.
+            if let Err(e) = conf.secure_defaults(None, secure::Scope::Module) {
+                e.report();
+            }
         }
     }
 

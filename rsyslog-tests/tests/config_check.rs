@@ -2,6 +2,7 @@
 //! is accepted; unknown names and mistyped values fail with rsyslog's own
 //! error messages naming the parameter.
 
+use rsyslog_tests::compare::Imp;
 use rsyslog_tests::*;
 
 /// Every module and input parameter of imtcp (8.2302, 8.2504 and upstream names).
@@ -225,4 +226,277 @@ input(type="imtcp" port="0" listenPortFileName="/tmp/p")
 input(type="impcap" file="/x.pcap")"#,
     );
     assert_eq!(code, 0, "{out}");
+}
+
+/// `rsyslogd -N1` over `conf` with `${IMTCP}` loading the host's C imtcp or ours.
+fn check_imp(host: &Host, imp: Imp, conf: &str) -> (i32, String) {
+    let load = match imp {
+        Imp::C => "imtcp".to_string(),
+        Imp::Rust => module_path("imtcp").to_string_lossy().into_owned(),
+    };
+    let conf = format!("{conf}\naction(type=\"omfile\" file=\"/dev/null\")\n");
+    check_config_with(host, &conf, &Options::default().var("IMTCP", load))
+}
+
+/// The lines of a `-N1` run that carry `needles`, with the parts that
+/// differ between two runs (work folder, line numbers) taken out.
+fn lines_with(out: &str, needles: &[&str]) -> Vec<String> {
+    let line_no = regex_lite_line_numbers;
+    out.lines()
+        .filter(|l| needles.iter().any(|n| l.contains(n)))
+        .map(|l| line_no(l).replace(".c.conf", ".conf"))
+        .collect()
+}
+
+/// "file <path>, on or before line <n>:" → "file F, on or before line L:".
+fn regex_lite_line_numbers(l: &str) -> String {
+    match (l.find("parsing file "), l.find(", on or before line ")) {
+        (Some(a), Some(b)) if b > a => {
+            let rest = &l[b + ", on or before line ".len()..];
+            let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+            format!("{}parsing file F, on or before line L{rest}", &l[..a])
+        }
+        _ => l.to_string(),
+    }
+}
+
+/// Current upstream's texts for compatibility.defaults.secure (imtcp.c and
+/// glbl.c of 8.2610, as its tests compat-configformat-*.sh and
+/// imtcp-stream-always-zstd-secure-defaults.sh check them).
+const TLS_MODE0: &str =
+    "imtcp has TLS-related settings but streamdriver.mode=\"0\"; mode 0 uses plain TCP so TLS is not active";
+const PLAIN_MODE0: &str = "imtcp input uses streamdriver.mode=\"0\" (plain TCP without TLS)";
+const ANON: &str =
+    "imtcp uses streamdriver.authmode=\"anon\"; server identity is not authenticated, so MITM is possible";
+const INSECURE: &str = "backward-compatible insecure default in use: ";
+const STRICT_MODE0: &str = "compatibility.defaults.secure=\"strict\" rejects explicit streamdriver.mode=\"0\"";
+const STRICT_ZSTD: &str =
+    "compatibility.defaults.secure=\"strict\" requires an explicit positive compression.maxTotalZstdWindowBytes";
+const NO_QUEUE: &str =
+    "has no dedicated non-direct queue; input processing will share the main queue or run synchronously";
+
+/// The insecure-default warnings: current upstream logs them by default
+/// (its policy defaults to "warn"); older hosts have no such policy and
+/// ours stays silent there too. Ours gives the C module's lines.
+#[test]
+fn insecure_default_warnings_follow_the_host() {
+    let conf = r#"module(load="${IMTCP}")
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p1" streamdriver.mode="0" streamdriver.name="gtls")
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p2" streamdriver.authmode="x509/name")
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p3")"#;
+    let Some((c, r)) = rsyslog_tests::compare::both("insecure_default_warnings_follow_the_host", "imtcp", |h, imp| {
+        (h.at_least("8.2610"), check_imp(h, imp, conf))
+    }) else {
+        return;
+    };
+    let upstream = c.0;
+    for (who, (_, (code, out))) in [("C", &c), ("ours", &r)] {
+        println!("--- {who}:\n{out}");
+        assert_eq!(*code, 0, "{who}: {out}");
+        let tls = out
+            .lines()
+            .filter(|l| l.contains(INSECURE) && l.contains(TLS_MODE0))
+            .count();
+        let plain = out
+            .lines()
+            .filter(|l| l.contains(INSECURE) && l.contains(PLAIN_MODE0))
+            .count();
+        if upstream {
+            // the module() statement and the plain input; the two inputs with TLS hints
+            assert_eq!((tls, plain), (2, 2), "{who}: {out}");
+        } else {
+            assert_eq!((tls, plain), (0, 0), "{who}: {out}");
+        }
+    }
+    let needles = [INSECURE];
+    assert_eq!(lines_with(&c.1 .1, &needles), lines_with(&r.1 .1, &needles));
+}
+
+/// compatibility.defaults.secure="warn" and "strict" on current upstream:
+/// the anon warning, strict's refusal of an explicit mode 0 with a TLS
+/// driver (module and input), its promotion of an unset mode, and its
+/// requirement of an explicit zstd window; the same outcome and lines as
+/// the C module. (Older hosts reject the global parameter itself.)
+#[test]
+fn strict_secure_defaults_on_current_upstream() {
+    let cases: &[(&str, &str, bool, &[&str])] = &[
+        (
+            "anon",
+            r#"global(compatibility.defaults.secure="warn")
+module(load="${IMTCP}" streamdriver.name="gtls" streamdriver.mode="1" streamdriver.authmode="anon")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p1")"#,
+            true,
+            &[ANON],
+        ),
+        (
+            "strict input mode 0",
+            r#"global(compatibility.defaults.secure="strict" defaultNetstreamDriver="gtls")
+module(load="${IMTCP}")
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p1" streamdriver.mode="0")"#,
+            false,
+            &["imtcp input: compatibility.defaults.secure=\"strict\" rejects explicit streamdriver.mode=\"0\" with TLS-capable stream driver \"gtls\""],
+        ),
+        (
+            "strict module mode 0",
+            r#"global(compatibility.defaults.secure="strict")
+module(load="${IMTCP}" streamdriver.name="ossl" streamdriver.mode="0")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p1")"#,
+            false,
+            &["imtcp module: compatibility.defaults.secure=\"strict\" rejects explicit streamdriver.mode=\"0\" with TLS-capable stream driver \"ossl\""],
+        ),
+        (
+            "strict promotes",
+            r#"global(compatibility.defaults.secure="strict" defaultNetstreamDriver="gtls")
+module(load="${IMTCP}")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p1")"#,
+            true,
+            &[],
+        ),
+        (
+            "strict zstd omitted",
+            r#"global(compatibility.defaults.secure="strict")
+module(load="${IMTCP}")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p1" compression.mode="stream:always" compression.driver="zstd")"#,
+            false,
+            &[STRICT_ZSTD],
+        ),
+        (
+            "strict zstd zero",
+            r#"global(compatibility.defaults.secure="strict")
+module(load="${IMTCP}")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p1" compression.mode="stream:always" compression.driver="zstd" compression.maxTotalZstdWindowBytes="0")"#,
+            false,
+            &[STRICT_ZSTD],
+        ),
+        (
+            "strict zstd from the module",
+            r#"global(compatibility.defaults.secure="strict")
+module(load="${IMTCP}" compression.mode="stream:always" compression.driver="zstd" compression.maxTotalZstdWindowBytes="2097152")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p1")"#,
+            true,
+            &[],
+        ),
+        (
+            "strict zlib",
+            r#"global(compatibility.defaults.secure="strict")
+module(load="${IMTCP}")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p1" compression.mode="stream:always" compression.driver="zlib")"#,
+            true,
+            &[],
+        ),
+        (
+            "backward-compatible is silent",
+            r#"global(compatibility.defaults.secure="backward-compatible")
+module(load="${IMTCP}" streamdriver.name="gtls")
+input(type="imtcp" port="0" listenPortFileName="/tmp/p1" compression.mode="stream:always" compression.driver="zstd")"#,
+            true,
+            &[],
+        ),
+    ];
+    let Some((c, r)) = rsyslog_tests::compare::both("strict_secure_defaults_on_current_upstream", "imtcp", |h, imp| {
+        if !h.at_least("8.2610") {
+            println!("SKIP: rsyslogd {} has no compatibility.defaults.secure", h.version);
+            return Vec::new();
+        }
+        cases
+            .iter()
+            .map(|(_, conf, _, _)| check_imp(h, imp, conf))
+            .collect::<Vec<_>>()
+    }) else {
+        return;
+    };
+    let needles = [INSECURE, STRICT_MODE0, STRICT_ZSTD];
+    for (i, (name, _, ok, want)) in cases.iter().enumerate().take(c.len()) {
+        for (who, (code, out)) in [("C", &c[i]), ("ours", &r[i])] {
+            println!("--- {name}, {who}:\n{out}");
+            assert_eq!(*code == 0, *ok, "{name}, {who}: exit code {code}:\n{out}");
+            for w in *want {
+                assert!(out.contains(w), "{name}, {who}: expected {w:?} in:\n{out}");
+            }
+            if *ok {
+                assert!(
+                    !out.contains(STRICT_MODE0) && !out.contains(STRICT_ZSTD),
+                    "{name}, {who}:\n{out}"
+                );
+            }
+        }
+        assert_eq!(lines_with(&c[i].1, &needles), lines_with(&r[i].1, &needles), "{name}");
+    }
+}
+
+/// Current upstream's input modules warn when an input is bound to a
+/// ruleset without a queue of its own (or with a Direct one); older hosts
+/// do not, and neither does ours there.
+#[test]
+fn ruleset_without_own_queue_is_warned_about_on_current_upstream() {
+    let conf = r#"module(load="${IMTCP}")
+ruleset(name="shared") { action(type="omfile" file="/dev/null") }
+ruleset(name="direct" queue.type="Direct") { action(type="omfile" file="/dev/null") }
+ruleset(name="queued" queue.type="LinkedList") { action(type="omfile" file="/dev/null") }
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p1" ruleset="shared")
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p2" ruleset="direct")
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p3" ruleset="queued")
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p4")"#;
+    let Some((c, r)) = rsyslog_tests::compare::both(
+        "ruleset_without_own_queue_is_warned_about_on_current_upstream",
+        "imtcp",
+        |h, imp| (h.at_least("8.2610"), check_imp(h, imp, conf)),
+    ) else {
+        return;
+    };
+    for (who, (upstream, (code, out))) in [("C", &c), ("ours", &r)] {
+        println!("--- {who}:\n{out}");
+        assert_eq!(*code, 0, "{who}: {out}");
+        let warned: Vec<&str> = ["shared", "direct", "queued"]
+            .into_iter()
+            .filter(|n| out.contains(&format!("input-bound ruleset '{n}' {NO_QUEUE}")))
+            .collect();
+        let want: &[&str] = if *upstream { &["shared", "direct"] } else { &[] };
+        assert_eq!(warned, want, "{who}: {out}");
+        assert_eq!(out.matches(NO_QUEUE).count(), want.len(), "{who}: {out}");
+    }
+    assert_eq!(lines_with(&c.1 .1, &[NO_QUEUE]), lines_with(&r.1 .1, &[NO_QUEUE]));
+}
+
+/// The name `input(type=…)` uses is the module's own, whatever its file is
+/// called, except for the documented side-by-side name `rs<module>.so`.
+#[test]
+fn config_name_does_not_follow_the_file_name() {
+    let Some(host) = require_host("config_name_does_not_follow_the_file_name") else {
+        return;
+    };
+    let wd = WorkDir::new();
+    for (file, name) in [
+        ("ours-imtcp.so", "imtcp"),
+        ("imtcp-rust.so", "imtcp"),
+        ("libimtcp.so", "imtcp"),
+        ("rsimtcp.so", "rsimtcp"),
+        ("ours-impcap.so", "impcap"),
+        ("rsimpcap.so", "rsimpcap"),
+    ] {
+        let module = if file.contains("imtcp") { "imtcp" } else { "impcap" };
+        let copy = wd.path().join(file);
+        std::fs::copy(module_path(module), &copy).unwrap();
+        let input = |t: &str| {
+            if module == "imtcp" {
+                format!(r#"input(type="{t}" port="0" listenPortFileName="/tmp/p")"#)
+            } else {
+                format!(r#"input(type="{t}" file="/x.pcap")"#)
+            }
+        };
+        let load = format!("module(load=\"{}\")\n", copy.display());
+        let (code, out) = check(&host, &format!("{load}{}", input(name)));
+        assert_eq!(code, 0, "{file} as {name}: {out}");
+        let other = if name == module {
+            format!("rs{module}")
+        } else {
+            module.to_string()
+        };
+        let (code, out) = check(&host, &format!("{load}{}", input(&other)));
+        assert_ne!(code, 0, "{file} must not answer to {other}: {out}");
+        assert!(
+            out.contains(&format!("input module name '{other}' is unknown")),
+            "{file}: {out}"
+        );
+    }
 }
