@@ -1,6 +1,6 @@
 //! Capture sources (pcap file or live interface) and the per-packet message.
 
-use crate::decode::{decode_packet, hex_upper};
+use crate::decode::{decode_packet, hex_upper, Dialect};
 use crate::time::rfc3339_utc_micros;
 use crate::{Instance, Settings};
 use rsyslog_ffi::json::JsonSink;
@@ -20,14 +20,17 @@ pub struct Source {
     handle: Handle,
     ruleset: Option<Ruleset>,
     tag: Option<Vec<u8>>,
+    /// Whose C impcap's output the packets get.
+    dialect: Dialect,
 }
 
 impl Source {
-    pub fn new(handle: Handle, ruleset: Option<Ruleset>, tag: Option<String>) -> Self {
+    pub fn new(handle: Handle, ruleset: Option<Ruleset>, tag: Option<String>, dialect: Dialect) -> Self {
         Source {
             handle,
             ruleset,
             tag: tag.map(String::into_bytes),
+            dialect,
         }
     }
 }
@@ -127,17 +130,39 @@ impl TimestampCache {
     }
 }
 
-/// Writes a packet's metadata object; returns the undecoded rest.
-pub fn write_metadata<'p>(out: &mut impl JsonSink, id: u64, ts: (i64, i64), total_len: u32, pkt: &'p [u8]) -> &'p [u8] {
-    write_metadata_with(out, id, TimestampCache::default().format(ts.0, ts.1), total_len, pkt)
+/// Writes a packet's metadata object as the C module of `dialect` does;
+/// returns the undecoded rest.
+pub fn write_metadata<'p>(
+    out: &mut impl JsonSink,
+    id: u64,
+    ts: (i64, i64),
+    total_len: u32,
+    pkt: &'p [u8],
+    dialect: Dialect,
+) -> &'p [u8] {
+    write_metadata_with(
+        out,
+        id,
+        TimestampCache::default().format(ts.0, ts.1),
+        total_len,
+        pkt,
+        dialect,
+    )
 }
 
 /// [`write_metadata`] with the timestamp already formatted.
-pub fn write_metadata_with<'p>(out: &mut impl JsonSink, id: u64, ts: &[u8], total_len: u32, pkt: &'p [u8]) -> &'p [u8] {
+pub fn write_metadata_with<'p>(
+    out: &mut impl JsonSink,
+    id: u64,
+    ts: &[u8],
+    total_len: u32,
+    pkt: &'p [u8],
+    dialect: Dialect,
+) -> &'p [u8] {
     out.put_int(c"ID", id as i32);
     out.put_str(c"timestamp", ts);
     out.put_int(c"net_bytes_total", total_len as i32);
-    let d = decode_packet(pkt, out);
+    let d = decode_packet(pkt, dialect, out);
     out.put_int(c"net_bytes_data", d.data_len as i32);
     &pkt[d.data_offset..d.data_offset + d.data_len]
 }
@@ -155,6 +180,7 @@ struct Emitter<'a> {
     input_name: &'a Prop,
     ruleset: Option<Ruleset>,
     tag: Option<&'a [u8]>,
+    dialect: Dialect,
     id: u64,
     batch: Batch,
     hex: Vec<u8>,
@@ -176,7 +202,7 @@ impl Emitter<'_> {
             return Err(no_json());
         };
         let ts = self.ts.format(hdr.ts.tv_sec, hdr.ts.tv_usec);
-        let rest = write_metadata_with(meta_b, self.id, ts, hdr.len, data);
+        let rest = write_metadata_with(meta_b, self.id, ts, hdr.len, data, self.dialect);
         write_data(dat_b, rest, &mut self.hex);
         let meta = meta_b.finish_and_renew();
         let dat = dat_b.finish_and_renew();
@@ -208,12 +234,18 @@ const ERROR_BACKOFF: Duration = Duration::from_millis(500);
 
 /// Captures until the end of the file (then idles) or until rsyslog stops the input.
 pub fn run_source(src: Source, settings: &Settings, input_name: &Prop, thread: &InputThread) -> RsResult {
-    let Source { handle, ruleset, tag } = src;
+    let Source {
+        handle,
+        ruleset,
+        tag,
+        dialect,
+    } = src;
     let mut em = Emitter {
         settings,
         input_name,
         ruleset,
         tag: tag.as_deref(),
+        dialect,
         id: 0,
         batch: Batch::new(),
         hex: Vec::new(),
@@ -300,7 +332,7 @@ mod tests {
         pkt[12] = 0x12; // unknown type
         pkt[14..20].copy_from_slice(b"abcdef");
         let mut m = TextJson::new();
-        let rest = write_metadata(&mut m, 7, (1_112_172_737, 733_384), 20, &pkt);
+        let rest = write_metadata(&mut m, 7, (1_112_172_737, 733_384), 20, &pkt, Dialect::V2504);
         assert_eq!(
             m.render(),
             r#"{ "ID": 7, "timestamp": "2005-03-30T08:52:17.733384+00:00", "net_bytes_total": 20, "ETH_src": "0:0:0:0:0:0", "ETH_dst": "0:0:0:0:0:0", "ETH_type": 4608, "ETH_typestr": "UNKNOWN", "net_bytes_data": 6 }"#

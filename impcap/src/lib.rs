@@ -5,12 +5,16 @@
 //! `data_container` and the input parameters `interface`, `file`,
 //! `promiscuous`, `filter`, `tag`, `ruleset`, `no_buffer`, `buffer_size`,
 //! `buffer_timeout`, `packet_count`. One message per packet carries the
-//! metadata in `!impcap` and the undecoded payload in `!data`.
+//! metadata in `!impcap` and the undecoded payload in `!data`, as the C
+//! module of the host writes them: 8.2504's on 8.2302 and 8.2504, current
+//! upstream's on current upstream (see [`decode::Dialect`]).
 
 pub mod capture;
 pub mod decode;
 pub mod time;
 
+use decode::Dialect;
+use rsyslog_ffi::host::HostFamily;
 use rsyslog_ffi::module::InputThread;
 use rsyslog_ffi::{
     declare_input_module, param_block, ret, ConfPtr, InputModule, ParamBlock, Params, Prop, RsError, RsResult, Ruleset,
@@ -104,6 +108,21 @@ pub struct Conf {
 
 pub struct Impcap;
 declare_input_module!(Impcap);
+
+/// The C impcap whose output a host's users know: current upstream's on
+/// current upstream, 8.2504's on 8.2302 and 8.2504.
+pub fn dialect_for(family: HostFamily) -> Dialect {
+    match family {
+        HostFamily::V2302 | HostFamily::V2504 => Dialect::V2504,
+        HostFamily::Master => Dialect::Master,
+    }
+}
+
+/// The dialect of the host the module was loaded into (8.2504's when not
+/// loaded by rsyslogd).
+fn host_dialect() -> Dialect {
+    rsyslog_ffi::module::host_info().map_or(Dialect::V2504, |h| dialect_for(h.family))
+}
 
 /// Converts a PositiveInt as the C module stores it (a narrowing cast).
 fn narrow<T: TryFrom<i64> + Default>(v: i64, mask: i64) -> T {
@@ -228,7 +247,7 @@ impl InputModule for Impcap {
         for (idx, i) in conf.instances.iter().enumerate() {
             let src = capture::open(i, &conf.settings).map_err(|msg| RsError::new(ret::LOAD_ERROR, msg))?;
             let ruleset = conf.rulesets.get(idx).copied().flatten();
-            opened.push(capture::Source::new(src, ruleset, i.tag.clone()));
+            opened.push(capture::Source::new(src, ruleset, i.tag.clone(), host_dialect()));
         }
         *conf.opened.lock().unwrap_or_else(|e| e.into_inner()) = opened;
         Ok(())
@@ -332,6 +351,15 @@ mod tests {
                 "packet_count"
             ]
         );
+    }
+
+    #[test]
+    fn dialect_follows_the_host() {
+        assert_eq!(dialect_for(HostFamily::V2302), Dialect::V2504);
+        assert_eq!(dialect_for(HostFamily::V2504), Dialect::V2504);
+        assert_eq!(dialect_for(HostFamily::Master), Dialect::Master);
+        // Not loaded by rsyslogd (a unit test): 8.2504's.
+        assert_eq!(host_dialect(), Dialect::V2504);
     }
 
     #[test]

@@ -139,3 +139,65 @@ fn large_frame_is_complete() {
         lines[1]
     );
 }
+
+/// The output follows the C impcap of the host the module was loaded into:
+/// 8.2504's on 8.2302 and 8.2504, current upstream's on current upstream
+/// (the differential test compares both hosts' C modules packet by packet;
+/// this also covers 8.2302, whose tree is not built).
+#[test]
+fn output_follows_the_hosts_c_module() {
+    let Some(host) = require_host("output_follows_the_hosts_c_module") else {
+        return;
+    };
+    // RARP with different sender and target hardware addresses, and an ARP
+    // request with hardware length 4 (tcpdump's arp-oobr.pcap #202).
+    let mut rarp = vec![0, 1, 8, 0, 6, 4, 0, 3];
+    rarp.extend_from_slice(&SRC);
+    rarp.extend_from_slice(&[192, 168, 1, 10]);
+    rarp.extend_from_slice(&[0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f]);
+    rarp.extend_from_slice(&[192, 168, 1, 1]);
+    let arp: Vec<u8> = (0..46)
+        .map(|i| {
+            let h = "0001080004040001001f29da2d79c0a80168000000000000c0a80101000000000000000000000000000000000000";
+            u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap()
+        })
+        .collect();
+    let frames = vec![
+        Frame::new(1_112_172_737, 1, ethernet(DST, SRC, 0x8035, &rarp)),
+        Frame::new(
+            1_112_172_737,
+            2,
+            ethernet([0xff; 6], [0, 0x1f, 0x29, 0xda, 0x2d, 0x79], 0x0806, &arp),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("in.pcap");
+    write(&pcap, &frames).unwrap();
+    let c = conf("").replace("${WORKDIR}/in.pcap", pcap.to_str().unwrap());
+    let d = Daemon::start(&host, &c);
+    let lines = d.wait_lines("out", 2, T);
+    d.stop().assert_clean();
+    let upstream = host.at_least("8.2610");
+    let rarp_src = if upstream { "0:c0:9f:32:41:8c" } else { "a:b:c:d:e:f" };
+    assert!(
+        lines[0].contains(&format!(r#""RARP_hwSrc": "{rarp_src}", "RARP_hwDst": "a:b:c:d:e:f""#)),
+        "{} {}: {}",
+        host.version,
+        rarp_src,
+        lines[0]
+    );
+    const ARP: &str = r#""ARP_hwType": 1, "ARP_pType": 2048, "ARP_op": 1"#;
+    let arp_fields = if upstream {
+        format!("{ARP}, ")
+    } else {
+        format!(
+            r#"{ARP}, "ARP_hwSrc": "0:1f:29:da:2d:79", "ARP_hwDst": "1:68:0:0:0:0", "ARP_pSrc": "45.121.192.168", "ARP_pDst": "0.0.0.0", "#
+        )
+    };
+    assert!(
+        lines[1].contains(&format!(r#"{arp_fields}"net_bytes_data": 0 }}"#)),
+        "{}: {}",
+        host.version,
+        lines[1]
+    );
+}

@@ -1,12 +1,15 @@
-//! Differential test: our impcap and rsyslog 8.2504's C impcap, loaded into
-//! the same rsyslogd, read the same packets (every packet of a corpus of real
+//! Differential test: our impcap and the host's C impcap, loaded into the
+//! same rsyslogd, read the same packets (every packet of a corpus of real
 //! captures from Debian source packages, plus generated frames for cases the
 //! corpus lacks) and must write byte-identical `%$!impcap%` and `%$!data%`.
+//! Ours follows the C module of the host it runs on: 8.2504's on 8.2504,
+//! current upstream's on current upstream.
 //!
-//! The C module needs the 8.2504 build (`upstream/build.sh`): this test runs
-//! in test.sh's passes on the built hosts (`RSYSLOG_TREE` set). Packets where we
-//! differ on purpose (the C module reads past the captured bytes) are listed
-//! in `corpus/known-differences.txt` with a reason the README explains; an
+//! The C module needs a built host tree (`upstream/build.sh`, 8.2504 or
+//! current upstream): this test runs in test.sh's passes on the built hosts
+//! (`RSYSLOG_TREE` set). Packets where we differ on purpose (the C module
+//! reads past the captured bytes) are listed per host in
+//! `corpus/known-differences.txt` with a reason the README explains; an
 //! unlisted difference fails, and so does a listed packet that no longer
 //! differs.
 
@@ -208,6 +211,68 @@ fn generated() -> Vec<Frame> {
     for n in 0..full.len() {
         frames.push(full[..n].to_vec());
     }
+    // Where current upstream's C module checks lengths that 8.2504's took as
+    // given (added after the prefixes, so that earlier numbers stay).
+    let ipv6 = |next: u8, rest: &[u8]| {
+        let mut v = vec![0x60, 0, 0, 0, 0, 0, next, 64];
+        v[4..6].copy_from_slice(&(rest.len() as u16).to_be_bytes());
+        v.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        v.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        v.extend_from_slice(rest);
+        v
+    };
+    let udp8 = [0x30, 0x39, 0x30, 0x3a, 0, 8, 0, 0];
+    frames.extend([
+        // A tagged frame cut inside the tag.
+        [&B[..], &A[..], &[0x81, 0x00, 0x00, 0x64]].concat(),
+        // RARP with different sender and target hardware addresses.
+        ethernet(B, A, 0x8035, &{
+            let mut b = arp_body.clone();
+            b[18..24].copy_from_slice(&[0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f]);
+            b
+        }),
+        // ARP with hardware length 4 (type Ethernet), all inside the 28 bytes.
+        ethernet(B, A, 0x0806, &{
+            let mut b = arp_body.clone();
+            b[4] = 4;
+            b[7] = 1;
+            b
+        }),
+        // An LLC I frame of which 3 bytes were captured.
+        ethernet(B, A, 3, &[0xf0, 0xf0, 0x00]),
+        // IPv4 header length 4 words, and TCP data offset 3 words, all captured.
+        ethernet(B, A, 0x0800, &{
+            let mut ip = ipv4_udp(1234, 5678, b"ihl");
+            ip[0] = 0x44;
+            ip
+        }),
+        ethernet(B, A, 0x0800, &ipv4_tcp(80, 3, b"GET / HTTP/1.0\r\n\r\n")),
+        // IPv6: next header 255; a destination options header of 264 bytes
+        // (length 32) and a routing header of 256 bytes (length 31), then UDP.
+        ethernet(B, A, 0x86dd, &ipv6(255, b"data")),
+        ethernet(
+            B,
+            A,
+            0x86dd,
+            &ipv6(60, &{
+                let mut h = vec![17, 32];
+                h.resize(264, 0);
+                h.extend_from_slice(&udp8);
+                h
+            }),
+        ),
+        ethernet(
+            B,
+            A,
+            0x86dd,
+            &ipv6(43, &{
+                let mut h = vec![17, 31, 0, 2];
+                h.resize(256, 0x11);
+                h.extend_from_slice(&udp8);
+                h
+            }),
+        ),
+    ]);
     frames
         .into_iter()
         .enumerate()
@@ -215,20 +280,70 @@ fn generated() -> Vec<Frame> {
         .collect()
 }
 
-/// `(file, packet number)` pairs we differ on purpose, with their reasons.
-fn known_differences() -> BTreeMap<(String, usize), String> {
-    let text = std::fs::read_to_string(root().join("rsyslog-tests/corpus/known-differences.txt")).unwrap();
+/// The C impcaps whose output differs, as the host column of
+/// known-differences.txt names them.
+const C_MODULES: [&str; 2] = ["8.2504", "8.2610"];
+
+/// Which C impcap `host` carries: current upstream's (8.2610 and later) or 8.2504's.
+fn c_module_of(host: &Host) -> &'static str {
+    if host.at_least("8.2610") {
+        "8.2610"
+    } else {
+        "8.2504"
+    }
+}
+
+/// `(file, packet number)` pairs we differ on purpose from the C impcap
+/// `c_module`, with their reasons.
+fn known_differences(text: &str, c_module: &str) -> BTreeMap<(String, usize), String> {
     let mut m = BTreeMap::new();
     for line in text.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let f: Vec<&str> = line.split_whitespace().collect();
-        assert!(f.len() >= 3, "known-differences.txt: bad line {line:?}");
+        assert!(f.len() >= 4, "known-differences.txt: bad line {line:?}");
         let n: usize = f[1].parse().unwrap_or_else(|_| panic!("bad packet number in {line:?}"));
-        m.insert((f[0].to_string(), n), f[2..].join(" "));
+        let hosts: Vec<&str> = f[2].split(',').collect();
+        assert!(
+            hosts.iter().all(|h| C_MODULES.contains(h)),
+            "known-differences.txt: unknown host in {line:?} (one of {C_MODULES:?}, comma-separated)"
+        );
+        if hosts.contains(&c_module) {
+            m.insert((f[0].to_string(), n), f[3..].join(" "));
+        }
     }
     m
+}
+
+#[test]
+fn known_differences_are_per_host() {
+    let text = "# comment\n\
+                a.pcap 1 8.2504 past-capture\n\
+                a.pcap 2 8.2610 other reason\n\
+                generated 3 8.2504,8.2610 both\n";
+    let old = known_differences(text, "8.2504");
+    assert_eq!(
+        old.keys().map(|(f, n)| (f.as_str(), *n)).collect::<Vec<_>>(),
+        [("a.pcap", 1), ("generated", 3)]
+    );
+    let new = known_differences(text, "8.2610");
+    assert_eq!(
+        new.get(&("a.pcap".to_string(), 2)).map(String::as_str),
+        Some("other reason")
+    );
+    assert_eq!(new.len(), 2);
+    // The file in the repository parses.
+    let file = std::fs::read_to_string(root().join("rsyslog-tests/corpus/known-differences.txt")).unwrap();
+    for c in C_MODULES {
+        known_differences(&file, c);
+    }
+}
+
+#[test]
+#[should_panic(expected = "unknown host")]
+fn known_differences_reject_an_unknown_host() {
+    known_differences("a.pcap 1 8.2302 reason\n", "8.2504");
 }
 
 /// The line with the timestamp's value cut out.
@@ -244,7 +359,8 @@ fn without_timestamp(line: &str) -> String {
     }
 }
 
-/// Larger packets hang the C module's input thread.
+/// Larger packets hang 8.2504's C module's input thread (current upstream's
+/// takes them).
 const C_MAX_DATA: usize = 65_535;
 
 fn split_line(line: &str) -> Option<(&str, &str)> {
@@ -266,6 +382,11 @@ fn corpus_output_is_identical_to_the_c_impcap() {
     let Some(host) = require_host("corpus_output_is_identical_to_the_c_impcap") else {
         return;
     };
+    let c_module = c_module_of(&host);
+    // 8.2504's C module never finishes a packet with more than 65535 bytes
+    // of data (its hex loop counter is 16 bits): the input hangs. Ours is
+    // checked on such frames by impcap.rs (large_frame_is_complete).
+    let max_data = if c_module == "8.2504" { C_MAX_DATA } else { usize::MAX };
 
     // One capture of every packet, in corpus order, then the generated frames.
     let corpus = corpus_dir();
@@ -280,10 +401,7 @@ fn corpus_output_is_identical_to_the_c_impcap() {
             files += 1;
         }
         for (i, fr) in p.into_iter().enumerate() {
-            // The C module never finishes a packet with more than 65535 bytes
-            // of data (its hex loop counter is 16 bits): the input hangs. Ours
-            // is checked on such frames by impcap.rs (large_frame_is_complete).
-            if fr.data.len() > C_MAX_DATA {
+            if fr.data.len() > max_data {
                 big += 1;
                 continue;
             }
@@ -341,7 +459,8 @@ if $inputname == "impcap" then {{ action(type="omfile" file="${{WORKDIR}}/out" t
     }
     assert_eq!((c.len(), r.len()), (all.len(), all.len()), "packet counts");
 
-    let known = known_differences();
+    let text = std::fs::read_to_string(root().join("rsyslog-tests/corpus/known-differences.txt")).unwrap();
+    let known = known_differences(&text, c_module);
     let mut unexpected = Vec::new();
     let mut seen_known = BTreeSet::new();
     let mut usec_overflow = 0;
@@ -366,8 +485,9 @@ if $inputname == "impcap" then {{ action(type="omfile" file="${{WORKDIR}}/out" t
     }
     let stale: Vec<_> = known.keys().filter(|k| !seen_known.contains(*k)).collect();
     eprintln!(
-        "corpus: {files} files, {} packets (and {big} over {C_MAX_DATA} bytes left out); identical: {}; \
+        "corpus against the C impcap of {} ({c_module}): {files} files, {} packets ({big} over {C_MAX_DATA} bytes left out); identical: {}; \
          known differences: {} listed, {usec_overflow} timestamps with microseconds >= 1000000; unexpected: {}",
+        host.version,
         all.len(),
         all.len() - seen_known.len() - usec_overflow - unexpected.len(),
         seen_known.len(),
@@ -391,6 +511,6 @@ if $inputname == "impcap" then {{ action(type="omfile" file="${{WORKDIR}}/out" t
     );
     assert!(
         stale.is_empty(),
-        "listed in known-differences.txt but identical now: {stale:?}"
+        "listed in known-differences.txt for {c_module} but identical now: {stale:?}"
     );
 }

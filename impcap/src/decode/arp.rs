@@ -7,24 +7,31 @@
 //! (Ethernet addresses are always read as 6 bytes, IPv4 ones as 4), and
 //! whatever follows the first 28 bytes is data, whatever the lengths say.
 //!
-//! RARP has the same layout and `RARP_`-prefixed names. The C module formats
-//! its two hardware addresses with `ether_ntoa`, whose result lives in one
-//! static buffer, so `RARP_hwSrc` shows the *target* hardware address, as
-//! `RARP_hwDst` does. That is reproduced here.
+//! Current upstream ([`Dialect::Master`]) first checks the address lengths:
+//! when the four addresses (twice the two lengths) do not fit in what was
+//! captured after the 8-byte fixed part, or a hardware length below 6 comes
+//! with hardware type 1, or a protocol length below 4 with protocol type
+//! 0x0800, no address is written at all.
+//!
+//! RARP has the same layout and `RARP_`-prefixed names. The C module of
+//! 8.2302 and 8.2504 ([`Dialect::V2504`]) formats its two hardware addresses
+//! with `ether_ntoa`, whose result lives in one static buffer, so
+//! `RARP_hwSrc` shows the *target* hardware address, as `RARP_hwDst` does.
+//! That is reproduced; current upstream shows the sender's address.
 //!
 //! # Differences from the C module
 //!
-//! - arp.rs, `ARP_hwDst` / `RARP_hw*` / `*_pSrc` / `*_pDst`: with address
-//!   lengths that put an address (partly) beyond the captured bytes, the C
-//!   module reads past the packet and prints whatever is there. We leave out
-//!   each such address (`RARP_hwSrc` goes with `RARP_hwDst`, whose bytes it
-//!   shows); the other fields are written, and what follows the 28 bytes is
-//!   data, as in C.
+//! - arp.rs, 8.2302 and 8.2504 ([`Dialect::V2504`]), `ARP_hwDst` /
+//!   `RARP_hw*` / `*_pSrc` / `*_pDst`: with address lengths that put an
+//!   address (partly) beyond the captured bytes, the C module reads past
+//!   the packet and prints whatever is there. We leave out each such address
+//!   (`RARP_hwSrc` goes with `RARP_hwDst`, whose bytes it shows); the other
+//!   fields are written, and what follows the 28 bytes is data, as in C.
 //!   Tests: `addresses_beyond_capture_are_left_out`,
 //!   `rarp_target_beyond_capture_writes_no_hw_addresses`,
 //!   `real_capture_addresses_past_the_frame` (tcpdump's arp-oobr.pcap).
 
-use super::{after, eth::ether_ntoa};
+use super::{after, eth::ether_ntoa, Dialect};
 use rsyslog_ffi::json::JsonSink;
 use std::ffi::CStr;
 use std::net::Ipv4Addr;
@@ -100,6 +107,15 @@ impl<'a> Packet<'a> {
     pub fn target_hw(&self) -> Option<[u8; 6]> {
         self.bytes(field::ADDRS + self.hw_len_usize() + self.proto_len_usize())
     }
+    /// Current upstream's check: the four addresses fit in the packet, and
+    /// are not shorter than Ethernet / IPv4 ones when of those types.
+    pub fn address_lengths_fit(&self) -> bool {
+        let addrs = 2 * (self.hw_len_usize() + self.proto_len_usize());
+        let fits = addrs <= self.buf.len() - field::ADDRS;
+        let hw_ok = self.hw_type() != HW_TYPE_ETHERNET || self.hw_len_usize() >= 6;
+        let proto_ok = self.proto_type() != PROTO_TYPE_IPV4 || self.proto_len_usize() >= 4;
+        fits && hw_ok && proto_ok
+    }
     /// Target protocol address, read as an IPv4 address.
     pub fn target_proto(&self) -> Option<Ipv4Addr> {
         self.bytes::<4>(field::ADDRS + 2 * self.hw_len_usize() + self.proto_len_usize())
@@ -145,8 +161,8 @@ struct Names {
     hw_dst: &'static CStr,
     p_src: &'static CStr,
     p_dst: &'static CStr,
-    /// The C RARP parser shows the target hardware address as the source too.
-    src_hw_is_target: bool,
+    /// RARP: 8.2504's parser shows the target hardware address as the source too.
+    rarp: bool,
 }
 
 const ARP: Names = Names {
@@ -157,7 +173,7 @@ const ARP: Names = Names {
     hw_dst: c"ARP_hwDst",
     p_src: c"ARP_pSrc",
     p_dst: c"ARP_pDst",
-    src_hw_is_target: false,
+    rarp: false,
 };
 
 const RARP: Names = Names {
@@ -168,15 +184,16 @@ const RARP: Names = Names {
     hw_dst: c"RARP_hwDst",
     p_src: c"RARP_pSrc",
     p_dst: c"RARP_pDst",
-    src_hw_is_target: true,
+    rarp: true,
 };
 
-/// Writes the fields of `r`, leaving out the addresses that were not captured.
-fn put_fields(r: &Repr, n: &Names, out: &mut impl JsonSink) {
+/// Writes the fields of `r`, leaving out the addresses that are `None`.
+fn put_fields(r: &Repr, n: &Names, d: Dialect, out: &mut impl JsonSink) {
     out.put_int(n.hw_type, r.hw_type as i32);
     out.put_int(n.proto_type, r.proto_type as i32);
     out.put_int(n.op, r.operation as i32);
-    let shown_src_hw = if n.src_hw_is_target { r.target_hw } else { r.sender_hw };
+    let src_hw_is_target = n.rarp && d == Dialect::V2504;
+    let shown_src_hw = if src_hw_is_target { r.target_hw } else { r.sender_hw };
     let fields = [
         (n.hw_src, shown_src_hw.map(|a| ether_ntoa(&a))),
         (n.hw_dst, r.target_hw.map(|a| ether_ntoa(&a))),
@@ -190,29 +207,33 @@ fn put_fields(r: &Repr, n: &Names, out: &mut impl JsonSink) {
     }
 }
 
-fn decode_as<'a>(pkt: &'a [u8], n: &Names, out: &mut impl JsonSink) -> &'a [u8] {
+fn decode_as<'a>(pkt: &'a [u8], n: &Names, d: Dialect, out: &mut impl JsonSink) -> &'a [u8] {
     let Some(p) = Packet::new_checked(pkt) else {
         return pkt;
     };
-    put_fields(&Repr::parse(&p), n, out);
+    let mut r = Repr::parse(&p);
+    if d == Dialect::Master && !p.address_lengths_fit() {
+        (r.sender_hw, r.target_hw, r.sender_proto, r.target_proto) = (None, None, None, None);
+    }
+    put_fields(&r, n, d, out);
     after(pkt, field::MIN_LEN)
 }
 
 /// Writes the ARP fields; returns what follows the first 28 bytes. A
 /// shorter packet emits nothing and is all data.
-pub fn decode<'a>(pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
-    decode_as(pkt, &ARP, out)
+pub fn decode<'a>(pkt: &'a [u8], d: Dialect, out: &mut impl JsonSink) -> &'a [u8] {
+    decode_as(pkt, &ARP, d, out)
 }
 
 /// RARP: the ARP layout with `RARP_` names (see the module notes on `RARP_hwSrc`).
-pub fn decode_rarp<'a>(pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
-    decode_as(pkt, &RARP, out)
+pub fn decode_rarp<'a>(pkt: &'a [u8], d: Dialect, out: &mut impl JsonSink) -> &'a [u8] {
+    decode_as(pkt, &RARP, d, out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::testutil::frame;
+    use crate::decode::testutil::{frame, frame_in, DIALECTS};
     use rsyslog_ffi::TextJson;
 
     fn request() -> Vec<u8> {
@@ -224,12 +245,41 @@ mod tests {
         p
     }
 
+    fn render(d: Dialect, p: &[u8], rarp: bool) -> (String, usize) {
+        let mut j = TextJson::new();
+        let rest = if rarp {
+            decode_rarp(p, d, &mut j)
+        } else {
+            decode(p, d, &mut j)
+        };
+        (j.render(), rest.len())
+    }
+
+    const TYPES: &str = r#""ARP_hwType": 1, "ARP_pType": 2048, "ARP_op": 1"#;
+
     #[test]
     fn short_is_all_data() {
         let p = request();
-        let mut j = TextJson::new();
-        assert_eq!(decode(&p[..27], &mut j), &p[..27]);
-        assert_eq!(j.render(), "{ }");
+        for d in DIALECTS {
+            let mut j = TextJson::new();
+            assert_eq!(decode(&p[..27], d, &mut j), &p[..27]);
+            assert_eq!(j.render(), "{ }");
+        }
+    }
+
+    #[test]
+    fn complete_request_is_the_same_in_both() {
+        for d in DIALECTS {
+            assert_eq!(
+                render(d, &request(), false),
+                (
+                    format!(
+                        r#"{{ {TYPES}, "ARP_hwSrc": "0:c:29:a:b:c", "ARP_hwDst": "0:0:0:0:0:0", "ARP_pSrc": "192.168.1.10", "ARP_pDst": "192.168.1.1" }}"#
+                    ),
+                    0
+                )
+            );
+        }
     }
 
     #[test]
@@ -240,23 +290,58 @@ mod tests {
         p[4] = 20;
         p.extend_from_slice(&[0, 0, 0xaa, 0xbb]);
         let mut j = TextJson::new();
-        assert_eq!(decode(&p, &mut j), &[0, 0, 0xaa, 0xbb]);
+        assert_eq!(decode(&p, Dialect::V2504, &mut j), &[0, 0, 0xaa, 0xbb]);
         assert_eq!(
             j.render(),
-            r#"{ "ARP_hwType": 1, "ARP_pType": 2048, "ARP_op": 1, "ARP_hwSrc": "0:c:29:a:b:c", "ARP_pSrc": "0.0.170.187" }"#
+            format!(r#"{{ {TYPES}, "ARP_hwSrc": "0:c:29:a:b:c", "ARP_pSrc": "0.0.170.187" }}"#)
         );
+        // Current upstream: the lengths do not fit, so no address at all.
+        assert_eq!(render(Dialect::Master, &p, false), (format!("{{ {TYPES} }}"), 4));
         // Protocol length 18: both hardware addresses fit, the target IP (at 38) does not.
         let mut p = request();
         p[5] = 18;
         p.extend_from_slice(&[0; 12]);
-        let mut j = TextJson::new();
-        decode(&p, &mut j);
+        let (s, _) = render(Dialect::V2504, &p, false);
         assert!(
-            j.render()
-                .ends_with(r#""ARP_hwDst": "0:0:0:0:0:0", "ARP_pSrc": "192.168.1.10" }"#),
-            "{}",
-            j.render()
+            s.ends_with(r#""ARP_hwDst": "0:0:0:0:0:0", "ARP_pSrc": "192.168.1.10" }"#),
+            "{s}"
         );
+        assert_eq!(render(Dialect::Master, &p, false), (format!("{{ {TYPES} }}"), 12));
+        // Enough bytes for the lengths: current upstream writes all four.
+        p.resize(8 + 2 * (6 + 18), 0);
+        let (s, _) = render(Dialect::Master, &p, false);
+        assert!(s.contains(r#""ARP_pDst": "0.0.0.0" }"#), "{s}");
+    }
+
+    #[test]
+    fn lengths_below_ethernet_and_ipv4_ones() {
+        // Hardware length 4 with hardware type 1: 8.2504 reads 6 bytes for
+        // each hardware address anyway; current upstream writes no address.
+        let mut p = request();
+        p[4] = 4;
+        let (s, _) = render(Dialect::V2504, &p, false);
+        assert_eq!(
+            s,
+            format!(
+                r#"{{ {TYPES}, "ARP_hwSrc": "0:c:29:a:b:c", "ARP_hwDst": "1:a:0:0:0:0", "ARP_pSrc": "11.12.192.168", "ARP_pDst": "0.0.0.0" }}"#
+            )
+        );
+        assert_eq!(render(Dialect::Master, &p, false), (format!("{{ {TYPES} }}"), 0));
+        // Protocol length 2 with protocol type IPv4: the same.
+        let mut p = request();
+        p[5] = 2;
+        assert!(render(Dialect::V2504, &p, false).0.contains("ARP_pSrc"));
+        assert_eq!(render(Dialect::Master, &p, false), (format!("{{ {TYPES} }}"), 0));
+        // A short hardware length matters only for hardware type 1.
+        let mut p = request();
+        p[1] = 6;
+        p[4] = 2;
+        for d in DIALECTS {
+            assert_eq!(
+                render(d, &p, false).0,
+                r#"{ "ARP_hwType": 6, "ARP_pType": 2048, "ARP_op": 1, "ARP_pSrc": "41.10.11.12", "ARP_pDst": "1.10.0.0" }"#
+            );
+        }
     }
 
     #[test]
@@ -266,10 +351,17 @@ mod tests {
         let mut p = request();
         p[4] = 14;
         let mut j = TextJson::new();
-        assert!(decode_rarp(&p, &mut j).is_empty());
+        assert!(decode_rarp(&p, Dialect::V2504, &mut j).is_empty());
         assert_eq!(
             j.render(),
             r#"{ "RARP_hwType": 1, "RARP_pType": 2048, "RARP_op": 1, "RARP_pSrc": "0.0.192.168" }"#
+        );
+        assert_eq!(
+            render(Dialect::Master, &p, true),
+            (
+                r#"{ "RARP_hwType": 1, "RARP_pType": 2048, "RARP_op": 1 }"#.to_string(),
+                0
+            )
         );
     }
 
@@ -279,9 +371,12 @@ mod tests {
         p[1] = 6; // IEEE 802
         p[2] = 0x86;
         p[3] = 0xdd;
-        let mut j = TextJson::new();
-        decode(&p, &mut j);
-        assert_eq!(j.render(), r#"{ "ARP_hwType": 6, "ARP_pType": 34525, "ARP_op": 1 }"#);
+        for d in DIALECTS {
+            assert_eq!(
+                render(d, &p, false).0,
+                r#"{ "ARP_hwType": 6, "ARP_pType": 34525, "ARP_op": 1 }"#
+            );
+        }
     }
 
     #[test]
@@ -295,32 +390,58 @@ mod tests {
         assert_eq!(data, 0);
     }
 
+    const OOBR_ETH: &str =
+        r#""ETH_src": "0:1f:29:da:2d:79", "ETH_dst": "ff:ff:ff:ff:ff:ff", "ETH_type": 2054, "ETH_typestr": "ARP""#;
+
     #[test]
     fn real_capture_addresses_past_the_frame() {
         // tcpdump/tests/arp-oobr.pcap #47: protocol length 36 puts the target
-        // addresses at 50.. of a 46-byte message. The C module printed
-        // "ARP_hwDst": "0:0:0:0:0:0" and "ARP_pDst": "0.0.0.0" from beyond it.
-        let (s, data) = frame(
-            "ffffffffffff001f29da2d7908060001080006240001001f29da2d79c0a80168000000000000c0a80101000000000000000000000000000000000000",
-        );
+        // addresses at 50.. of a 46-byte message. 8.2504's C module printed
+        // "ARP_hwDst": "0:0:0:0:0:0" and "ARP_pDst": "0.0.0.0" from beyond
+        // it; current upstream's prints no address.
+        const F: &str = "ffffffffffff001f29da2d7908060001080006240001001f29da2d79c0a80168000000000000c0a80101000000000000000000000000000000000000";
         assert_eq!(
-            s,
-            r#"{ "ETH_src": "0:1f:29:da:2d:79", "ETH_dst": "ff:ff:ff:ff:ff:ff", "ETH_type": 2054, "ETH_typestr": "ARP", "ARP_hwType": 1, "ARP_pType": 2048, "ARP_op": 1, "ARP_hwSrc": "0:1f:29:da:2d:79", "ARP_pSrc": "192.168.1.104" }"#
+            frame_in(Dialect::V2504, F),
+            (
+                format!(r#"{{ {OOBR_ETH}, {TYPES}, "ARP_hwSrc": "0:1f:29:da:2d:79", "ARP_pSrc": "192.168.1.104" }}"#),
+                0
+            )
         );
-        assert_eq!(data, 0);
+        assert_eq!(frame_in(Dialect::Master, F), (format!("{{ {OOBR_ETH}, {TYPES} }}"), 0));
     }
 
     #[test]
-    fn rarp_shows_the_target_as_source() {
-        // A RARP request as the C module printed it (crafted: no RARP in the corpus).
-        let (s, data) = frame(
-            "ffffffffffff00e018b10cad80350001080006040003\
-             00e018b10cadc0a8010a0a0b0c0d0e0fc0a80101000000000000000000000000000000000000",
+    fn rarp_shows_the_target_as_source_in_8_2504() {
+        // A RARP request as the C modules printed it (crafted: no RARP in the corpus).
+        const F: &str = "ffffffffffff00e018b10cad80350001080006040003\
+             00e018b10cadc0a8010a0a0b0c0d0e0fc0a80101000000000000000000000000000000000000";
+        const HEAD: &str = r#""ETH_src": "0:e0:18:b1:c:ad", "ETH_dst": "ff:ff:ff:ff:ff:ff", "ETH_type": 32821, "ETH_typestr": "REVARP", "RARP_hwType": 1, "RARP_pType": 2048, "RARP_op": 3"#;
+        const TAIL: &str = r#""RARP_hwDst": "a:b:c:d:e:f", "RARP_pSrc": "192.168.1.10", "RARP_pDst": "192.168.1.1""#;
+        assert_eq!(
+            frame_in(Dialect::V2504, F),
+            (format!(r#"{{ {HEAD}, "RARP_hwSrc": "a:b:c:d:e:f", {TAIL} }}"#), 0)
         );
         assert_eq!(
-            s,
-            r#"{ "ETH_src": "0:e0:18:b1:c:ad", "ETH_dst": "ff:ff:ff:ff:ff:ff", "ETH_type": 32821, "ETH_typestr": "REVARP", "RARP_hwType": 1, "RARP_pType": 2048, "RARP_op": 3, "RARP_hwSrc": "a:b:c:d:e:f", "RARP_hwDst": "a:b:c:d:e:f", "RARP_pSrc": "192.168.1.10", "RARP_pDst": "192.168.1.1" }"#
+            frame_in(Dialect::Master, F),
+            (format!(r#"{{ {HEAD}, "RARP_hwSrc": "0:e0:18:b1:c:ad", {TAIL} }}"#), 0)
         );
-        assert_eq!(data, 0);
+    }
+
+    #[test]
+    fn real_capture_lengths_below_ethernet_and_ipv4() {
+        // tcpdump/tests/arp-oobr.pcap #202: hardware length 4 with hardware
+        // type 1. 8.2504's C module printed four addresses read with the
+        // packet's lengths (all captured); current upstream's prints none.
+        const F: &str = "ffffffffffff001f29da2d7908060001080004040001001f29da2d79c0a80168000000000000c0a80101000000000000000000000000000000000000";
+        assert_eq!(
+            frame_in(Dialect::V2504, F),
+            (
+                format!(
+                    r#"{{ {OOBR_ETH}, {TYPES}, "ARP_hwSrc": "0:1f:29:da:2d:79", "ARP_hwDst": "1:68:0:0:0:0", "ARP_pSrc": "45.121.192.168", "ARP_pDst": "0.0.0.0" }}"#
+                ),
+                0
+            )
+        );
+        assert_eq!(frame_in(Dialect::Master, F), (format!("{{ {OOBR_ETH}, {TYPES} }}"), 0));
     }
 }

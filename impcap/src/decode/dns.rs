@@ -11,6 +11,9 @@
 //!
 //! # Differences from the C module
 //!
+//! For 8.2302 and 8.2504; current upstream's parser checks for the 12-byte
+//! header and then does as we do.
+//!
 //! - **Header shorter than 12 bytes.** The C parser reads the 12-byte header
 //!   without checking the length, so for a shorter UDP payload it reports
 //!   whatever follows in memory (unless the reserved bit is already set in

@@ -10,6 +10,9 @@
 //!
 //! # Differences from the C module
 //!
+//! For 8.2302 and 8.2504; current upstream's parser ends its copy with a
+//! zero byte and so reads as we do.
+//!
 //! - **Token running to the end of the payload.** The C parser copies the
 //!   payload without a terminating zero and lets `strtok` and `strtol` run
 //!   past its end, into whatever follows on the heap, when the payload ends

@@ -12,15 +12,23 @@
 //!   EtherType decides the next layer, which the C module hands the data
 //!   from the OUI on (the 5 SNAP bytes are not skipped). This is reproduced.
 //! - SAP 6 is IPv4, SAP `0xe0` is IPX; anything else is data.
+//! - SNAP header with fewer than 8 bytes captured: the three LLC fields, no
+//!   `SNAP_*` field, and what follows the LLC header is data. This is what
+//!   current upstream does ([`Dialect::Master`]).
+//! - I or S frame (two-byte control field) of which only 3 bytes were
+//!   captured: [`Dialect::Master`] writes nothing and all 3 bytes are data;
+//!   [`Dialect::V2504`] writes the LLC fields (the control value comes from
+//!   the first control byte alone) and leaves no data.
+//!   Test: `i_frame_control_uses_first_byte_only`.
 //!
 //! # Differences from the C module
 //!
-//! - llc.rs, SNAP header with fewer than 8 bytes captured: the C module reads
-//!   the OUI and EtherType past the packet. We write the three LLC fields,
-//!   no `SNAP_*` field, and return what follows the LLC header as data.
+//! - llc.rs, SNAP header with fewer than 8 bytes captured, 8.2302 and
+//!   8.2504 ([`Dialect::V2504`]): the C module reads the OUI and EtherType
+//!   past the packet. We do as current upstream does (above).
 //!   Test: `truncated_snap_header_is_data`.
 
-use super::{after, eth, ipv4, ipx};
+use super::{after, eth, ipv4, ipx, Dialect};
 use rsyslog_ffi::json::JsonSink;
 
 /// Field offsets of the LLC header.
@@ -124,12 +132,15 @@ impl Repr {
 
 /// Writes the LLC (and SNAP) fields and those of the layer above; returns
 /// the undecoded data. Fewer than 3 bytes emit nothing and are all data.
-pub fn decode<'a>(pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
+pub fn decode<'a>(pkt: &'a [u8], d: Dialect, out: &mut impl JsonSink) -> &'a [u8] {
     let Some(p) = Packet::new_checked(pkt) else {
         return pkt;
     };
     if p.is_raw_ipx() {
         return ipx::decode(pkt, out);
+    }
+    if d == Dialect::Master && pkt.len() < p.header_len() {
+        return pkt;
     }
     let r = Repr::parse(&p);
     out.put_int(c"LLC_dsap", r.dsap as i32);
@@ -143,9 +154,9 @@ pub fn decode<'a>(pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
         out.put_int(c"SNAP_oui", oui as i32);
         out.put_int(c"SNAP_ethType", ethertype as i32);
         // As in the C module, the next layer starts at the OUI.
-        eth::decode_proto(ethertype, rest, out)
+        eth::decode_proto(ethertype, rest, d, out)
     } else if r.is(SAP_IP) {
-        ipv4::decode(rest, out)
+        ipv4::decode(rest, d, out)
     } else if r.is(SAP_IPX) {
         ipx::decode(rest, out)
     } else {
@@ -156,41 +167,60 @@ pub fn decode<'a>(pkt: &'a [u8], out: &mut impl JsonSink) -> &'a [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::testutil::frame;
+    use crate::decode::testutil::{frame, frame_in, DIALECTS};
     use rsyslog_ffi::TextJson;
 
-    fn render(p: &[u8]) -> (String, usize) {
+    fn render(d: Dialect, p: &[u8]) -> (String, usize) {
         let mut j = TextJson::new();
-        let rest = decode(p, &mut j);
+        let rest = decode(p, d, &mut j);
         (j.render(), rest.len())
     }
 
     #[test]
     fn short_is_all_data() {
-        let mut j = TextJson::new();
-        assert_eq!(decode(&[0x42, 0x42], &mut j), &[0x42, 0x42]);
-        assert_eq!(j.render(), "{ }");
+        for d in DIALECTS {
+            let mut j = TextJson::new();
+            assert_eq!(decode(&[0x42, 0x42], d, &mut j), &[0x42, 0x42]);
+            assert_eq!(j.render(), "{ }");
+        }
     }
 
     #[test]
     fn truncated_snap_header_is_data() {
         let p = [0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20];
-        let mut j = TextJson::new();
-        assert_eq!(decode(&p, &mut j), &p[3..]);
-        assert_eq!(j.render(), r#"{ "LLC_dsap": 170, "LLC_ssap": 170, "LLC_ctrl": 3 }"#);
+        for d in DIALECTS {
+            let mut j = TextJson::new();
+            assert_eq!(decode(&p, d, &mut j), &p[3..]);
+            assert_eq!(j.render(), r#"{ "LLC_dsap": 170, "LLC_ssap": 170, "LLC_ctrl": 3 }"#);
+        }
     }
 
     #[test]
     fn i_frame_control_uses_first_byte_only() {
-        let (s, n) = render(&[0xf0, 0xf1, 0x02, 0x07, 0x99]);
         let ctrl = u16::from_be(2);
+        for d in DIALECTS {
+            let (s, n) = render(d, &[0xf0, 0xf1, 0x02, 0x07, 0x99]);
+            assert_eq!(
+                s,
+                format!(r#"{{ "LLC_dsap": 240, "LLC_ssap": 240, "LLC_ctrl": {ctrl} }}"#)
+            );
+            assert_eq!(n, 1);
+        }
+        // Three bytes of an I frame: the header runs past the end. 8.2504
+        // writes the fields and leaves nothing; current upstream writes
+        // nothing and leaves all three bytes.
         assert_eq!(
-            s,
-            format!(r#"{{ "LLC_dsap": 240, "LLC_ssap": 240, "LLC_ctrl": {ctrl} }}"#)
+            render(Dialect::V2504, &[0xf0, 0xf0, 0x00]),
+            (r#"{ "LLC_dsap": 240, "LLC_ssap": 240, "LLC_ctrl": 0 }"#.to_string(), 0)
         );
-        assert_eq!(n, 1);
-        // Three bytes of an I frame: the header runs past the end, nothing is left.
-        assert_eq!(render(&[0xf0, 0xf0, 0x00]).1, 0);
+        assert_eq!(render(Dialect::Master, &[0xf0, 0xf0, 0x00]), ("{ }".to_string(), 3));
+        // A U frame of 3 bytes is complete in both.
+        for d in DIALECTS {
+            assert_eq!(
+                render(d, &[0x42, 0x42, 0x03]),
+                (r#"{ "LLC_dsap": 66, "LLC_ssap": 66, "LLC_ctrl": 3 }"#.to_string(), 0)
+            );
+        }
     }
 
     #[test]
@@ -238,14 +268,18 @@ mod tests {
         // Crafted SNAP + IPv4 frame, as the C module printed it: the IPv4
         // header is read from the OUI on (IHL 0, addresses shifted by 5 bytes)
         // and all from the OUI on is data.
-        let (s, data) = frame(
-            "ffffffffffff00e018b10cad003aaaaa030000000800450000280001000040060000c0a80001c0a80002\
-             000000000000000000000000000000000000000000000000000000000000",
-        );
+        const F: &str = "ffffffffffff00e018b10cad003aaaaa030000000800450000280001000040060000c0a80001c0a80002\
+             000000000000000000000000000000000000000000000000000000000000";
+        const SNAP: &str = r#"{ "ETH_src": "0:e0:18:b1:c:ad", "ETH_dst": "ff:ff:ff:ff:ff:ff", "ETH_len": 58, "LLC_dsap": 170, "LLC_ssap": 170, "LLC_ctrl": 3, "SNAP_oui": 0, "SNAP_ethType": 2048"#;
+        let (s, data) = frame_in(Dialect::V2504, F);
         assert_eq!(
             s,
-            r#"{ "ETH_src": "0:e0:18:b1:c:ad", "ETH_dst": "ff:ff:ff:ff:ff:ff", "ETH_len": 58, "LLC_dsap": 170, "LLC_ssap": 170, "LLC_ctrl": 3, "SNAP_oui": 0, "SNAP_ethType": 2048, "net_dst_ip": "0.192.168.0", "net_src_ip": "0.64.6.0", "IP_ihl": 0, "net_ttl": 40, "IP_proto": 0 }"#
+            format!(
+                r#"{SNAP}, "net_dst_ip": "0.192.168.0", "net_src_ip": "0.64.6.0", "IP_ihl": 0, "net_ttl": 40, "IP_proto": 0 }}"#
+            )
         );
         assert_eq!(data, 55);
+        // Current upstream rejects the IHL of 0: no IPv4 field, the same data.
+        assert_eq!(frame_in(Dialect::Master, F), (format!("{SNAP} }}"), 55));
     }
 }

@@ -8,6 +8,11 @@
 //!
 //! Where the C module hands a layer a negative size (a header length larger
 //! than what was captured), the layer here gets an empty slice.
+//!
+//! The C module's output changed between releases: current upstream checks
+//! header and address lengths against the captured bytes where 8.2302 and
+//! 8.2504 did not (see [`Dialect`]). The decoders take the dialect to follow
+//! as a value; the module picks it once from the host it was loaded into.
 
 pub mod arp;
 pub mod dns;
@@ -27,6 +32,23 @@ pub mod udp;
 
 use rsyslog_ffi::json::JsonSink;
 
+/// Which C impcap's output the decoders reproduce.
+///
+/// The two differ for malformed or truncated packets and in `RARP_hwSrc`;
+/// each decoder's notes say where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// rsyslog 8.2302 to 8.2504: header lengths are taken as given.
+    #[default]
+    V2504,
+    /// Current upstream (8.26xx): a VLAN tag, an IPv4 or TCP header length,
+    /// an LLC control field, ARP address lengths and IPv6 extension headers
+    /// that do not fit the captured bytes (or are below the minimum) end the
+    /// decoding of that layer; IPv6 extension header lengths no longer wrap;
+    /// `RARP_hwSrc` is the sender's address.
+    Master,
+}
+
 /// What decoding one packet produced besides its JSON fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decoded {
@@ -38,9 +60,9 @@ pub struct Decoded {
 }
 
 /// Decodes a captured packet (always starting at Ethernet, as the C module
-/// does) and writes the protocol fields.
-pub fn decode_packet(pkt: &[u8], out: &mut impl JsonSink) -> Decoded {
-    let rest = eth::decode(pkt, out);
+/// does) and writes the protocol fields as the C module of `dialect` does.
+pub fn decode_packet(pkt: &[u8], dialect: Dialect, out: &mut impl JsonSink) -> Decoded {
+    let rest = eth::decode(pkt, dialect, out);
     let data_offset = offset_in(pkt, rest);
     Decoded {
         data_offset,
@@ -93,6 +115,7 @@ pub fn hex_upper(data: &[u8], out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
+    use super::testutil::DIALECTS;
     use super::*;
     use rsyslog_ffi::TextJson;
 
@@ -101,30 +124,35 @@ mod tests {
         let mut f = vec![0u8; 60];
         f[12] = 0x12; // unknown ethertype 0x1200 -> data after the header
         f[13] = 0x00;
-        let mut j = TextJson::new();
-        let d = decode_packet(&f, &mut j);
-        assert_eq!(
-            d,
-            Decoded {
-                data_offset: 60,
-                data_len: 0
-            }
-        );
-        f[14] = 1;
-        let d = decode_packet(&f, &mut TextJson::new());
-        assert_eq!(d.data_len, 46);
+        for dialect in DIALECTS {
+            let mut j = TextJson::new();
+            let d = decode_packet(&f, dialect, &mut j);
+            assert_eq!(
+                d,
+                Decoded {
+                    data_offset: 60,
+                    data_len: 0
+                }
+            );
+            let mut g = f.clone();
+            g[14] = 1;
+            let d = decode_packet(&g, dialect, &mut TextJson::new());
+            assert_eq!(d.data_len, 46);
+        }
     }
 
     #[test]
     fn runt_frame_is_all_data_even_with_leading_zero() {
-        let d = decode_packet(&[0, 1, 2], &mut TextJson::new());
-        assert_eq!(
-            d,
-            Decoded {
-                data_offset: 0,
-                data_len: 3
-            }
-        );
+        for dialect in DIALECTS {
+            let d = decode_packet(&[0, 1, 2], dialect, &mut TextJson::new());
+            assert_eq!(
+                d,
+                Decoded {
+                    data_offset: 0,
+                    data_len: 3
+                }
+            );
+        }
     }
 
     #[test]

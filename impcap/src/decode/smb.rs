@@ -18,10 +18,11 @@
 //!
 //! # Differences from the C module
 //!
-//! None that shows. When searching for `SMB`, the C parser reads up to three
-//! bytes past the end of the payload; a match there could only start less
-//! than 64 bytes from the end, which it then rejects as too short, just as
-//! we do without reading past.
+//! None that shows. When searching for `SMB`, the C parser of 8.2302 and
+//! 8.2504 reads up to three bytes past the end of the payload (current
+//! upstream's stops in time); a match there could only start less than 64
+//! bytes from the end, which it then rejects as too short, just as we do
+//! without reading past.
 
 use rsyslog_ffi::json::JsonSink;
 

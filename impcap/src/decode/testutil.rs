@@ -1,5 +1,6 @@
 //! Helpers shared by the decoders' unit tests.
 
+use crate::decode::Dialect;
 use rsyslog_ffi::TextJson;
 
 /// Bytes from a hex string (test data only).
@@ -12,12 +13,18 @@ pub fn hex(s: &str) -> Vec<u8> {
 
 /// Decodes a whole captured frame and compares with what the C module
 /// printed for it (minus the fields impcap.c adds around the decoders).
+/// Frames that no dialect tells apart are checked in both.
 pub fn check_frame(frame: &str, expected: &str, data_len: usize) {
-    let mut j = TextJson::new();
-    let d = crate::decode::decode_packet(&hex(frame), &mut j);
-    assert_eq!(j.render(), expected);
-    assert_eq!(d.data_len, data_len);
+    for dialect in DIALECTS {
+        let mut j = TextJson::new();
+        let d = crate::decode::decode_packet(&hex(frame), dialect, &mut j);
+        assert_eq!(j.render(), expected, "{dialect:?}");
+        assert_eq!(d.data_len, data_len, "{dialect:?}");
+    }
 }
+
+/// Every dialect, for the checks that hold in all of them.
+pub const DIALECTS: [Dialect; 2] = [Dialect::V2504, Dialect::Master];
 
 /// Every prefix of `samples` and of pseudo-random inputs (biased towards the
 /// bytes the text parsers look for) goes through `decode`: no panic, and the
@@ -57,9 +64,22 @@ pub fn layer(decode: for<'a> fn(&'a [u8], &mut TextJson) -> &'a [u8], pkt: &[u8]
     (j.render(), rest.len())
 }
 
-/// Decodes a whole captured frame: (rendered fields, `net_bytes_data`).
+/// Decodes a whole captured frame that every dialect decodes alike (checked):
+/// (rendered fields, `net_bytes_data`).
 pub fn frame(hex_frame: &str) -> (String, usize) {
+    let v2504 = frame_in(Dialect::V2504, hex_frame);
+    assert_eq!(frame_in(Dialect::Master, hex_frame), v2504, "dialects differ");
+    v2504
+}
+
+/// Decodes a whole captured frame in `dialect`: (rendered fields, `net_bytes_data`).
+pub fn frame_in(dialect: Dialect, hex_frame: &str) -> (String, usize) {
+    frame_bytes(dialect, &hex(hex_frame))
+}
+
+/// [`frame_in`] over bytes.
+pub fn frame_bytes(dialect: Dialect, frame: &[u8]) -> (String, usize) {
     let mut j = TextJson::new();
-    let d = crate::decode::decode_packet(&hex(hex_frame), &mut j);
+    let d = crate::decode::decode_packet(frame, dialect, &mut j);
     (j.render(), d.data_len)
 }
