@@ -11,6 +11,7 @@ pub mod decompress;
 pub mod framing;
 pub mod legacy;
 pub mod server;
+pub mod texts;
 pub mod tls;
 
 use config::{InputConfig, Legacy, Settings};
