@@ -56,7 +56,10 @@ impl InputModule for Imtcp {
             conf,
             settings: Settings::default(),
             inputs: Vec::new(),
-            legacy: Legacy::default(),
+            legacy: Legacy {
+                reset_clears_bind_ruleset: texts::Wording::of_host().reset_clears_bind_ruleset(),
+                ..Legacy::default()
+            },
             module_statement: false,
             rulesets: Vec::new(),
             listeners: Mutex::new(Vec::new()),
