@@ -517,10 +517,14 @@ pub struct Legacy {
     pub auth_mode: Option<String>,
     pub input_name: Option<String>,
     pub listen_port_file: Option<String>,
-    /// Not reset by `$ResetConfigVariables` (as in C).
+    /// Reset by `$ResetConfigVariables` only where the host's imtcp resets
+    /// it (see `reset_clears_bind_ruleset`).
     pub bind_ruleset: Option<String>,
-    /// `$InputTCPServerStreamDriverPermittedPeer`, accumulating; not reset either.
+    /// `$InputTCPServerStreamDriverPermittedPeer`, accumulating; never reset.
     pub permitted_peers: Vec<String>,
+    /// Current upstream's imtcp forgets the bind ruleset on
+    /// `$ResetConfigVariables`; 8.2302 and 8.2504 keep it.
+    pub reset_clears_bind_ruleset: bool,
 }
 
 impl Default for Legacy {
@@ -546,6 +550,7 @@ impl Default for Legacy {
             listen_port_file: None,
             bind_ruleset: None,
             permitted_peers: Vec::new(),
+            reset_clears_bind_ruleset: false,
         };
         l.reset();
         l
@@ -573,6 +578,9 @@ impl Legacy {
         self.auth_mode = None;
         self.input_name = None;
         self.listen_port_file = None;
+        if self.reset_clears_bind_ruleset {
+            self.bind_ruleset = None;
+        }
     }
 
     /// `$InputTCPServerRun <port>` (C: addInstance): an input with the module's
@@ -884,6 +892,19 @@ mod tests {
         assert_eq!(l.bind_ruleset.as_deref(), Some("rs"));
         assert_eq!(l.permitted_peers, ["p"]);
         assert_eq!((l.input_name, l.listen_port_file, l.max_sessions), (None, None, 200));
+    }
+
+    #[test]
+    fn reset_forgets_the_bind_ruleset_where_the_host_does() {
+        let mut l = Legacy {
+            bind_ruleset: Some("rs".into()),
+            permitted_peers: vec!["p".into()],
+            reset_clears_bind_ruleset: true,
+            ..Legacy::default()
+        };
+        l.reset();
+        assert_eq!(l.bind_ruleset, None);
+        assert_eq!(l.permitted_peers, ["p"]);
     }
 
     #[test]

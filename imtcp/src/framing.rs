@@ -93,12 +93,17 @@ pub enum FramingError {
 
 impl FramingError {
     /// The log text, as the C module words it (tcps_sess.c
-    /// `processDataRcvd`/`PrepareClose`, identical in 8.2302 and 8.2504).
-    /// `input` is the input name, `host`/`ip` the peer, `session` names the
-    /// session in the incomplete-frame text (C: the stream's address).
-    pub fn message(&self, input: &str, host: &str, ip: &str, session: &str) -> String {
-        let who =
-            format!("imtcp {input}: Framing Error in received TCP message from peer: (hostname) {host}, (ip) {ip}");
+    /// `processDataRcvd`/`PrepareClose`: identical in 8.2302 and 8.2504;
+    /// current upstream adds `, (port) <port>` after the IP).
+    /// `input` is the input name, `host`/`ip` the peer, `port` its port where
+    /// the host's texts name it, `session` names the session in the
+    /// incomplete-frame text (C: the stream's address).
+    pub fn message(&self, input: &str, host: &str, ip: &str, port: Option<u16>, session: &str) -> String {
+        let peer = match port {
+            Some(p) => format!("(hostname) {host}, (ip) {ip}, (port) {p}"),
+            None => format!("(hostname) {host}, (ip) {ip}"),
+        };
+        let who = format!("imtcp {input}: Framing Error in received TCP message from peer: {peer}");
         match self {
             // C prints the `char` with %d: bytes 128..=255 come out negative.
             FramingError::DelimiterNotSp(c) => {
@@ -106,7 +111,7 @@ impl FramingError {
             }
             FramingError::InvalidOctetCount(n) => format!("{who}: invalid octet count {n}."),
             FramingError::Oversize { count, max } => format!(
-                "imtcp {input}: received oversize message from peer: (hostname) {host}, (ip) {ip}: size is {count} bytes, max msg size is {max}, truncating..."
+                "imtcp {input}: received oversize message from peer: {peer}: size is {count} bytes, max msg size is {max}, truncating..."
             ),
             FramingError::FrameTooLarge(n) => format!("{who}: frame too large: {n}, change to octet stuffing"),
             FramingError::IncompleteFrame => format!(
@@ -116,7 +121,7 @@ impl FramingError {
                 "imtcp: more then double max message size ({n}) received without finding frame terminator via regex - assuming end of frame now."
             ),
             FramingError::StuffedOversize { max, discard } => format!(
-                "imtcp {input}: received oversize message from peer: (hostname) {host}, (ip) {ip}: no frame delimiter within max msg size {max}, {}",
+                "imtcp {input}: received oversize message from peer: {peer}: no frame delimiter within max msg size {max}, {}",
                 if *discard { "discarding the rest of the frame" } else { "splitting..." }
             ),
         }
@@ -697,7 +702,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            FramingError::RegexOversize(9).message("in", "h", "1.2.3.4", "s"),
+            FramingError::RegexOversize(9).message("in", "h", "1.2.3.4", None, "s"),
             "imtcp: more then double max message size (9) received without finding frame terminator via regex - \
              assuming end of frame now."
         );
@@ -884,7 +889,7 @@ mod tests {
 
     #[test]
     fn messages_use_the_c_texts() {
-        let m = |e: FramingError| e.message("in1", "h.example", "192.0.2.1", "0x1");
+        let m = |e: FramingError| e.message("in1", "h.example", "192.0.2.1", None, "0x1");
         let who = "imtcp in1: Framing Error in received TCP message from peer: (hostname) h.example, (ip) 192.0.2.1";
         assert_eq!(
             m(FramingError::DelimiterNotSp(b'x')),
@@ -906,6 +911,40 @@ mod tests {
         assert_eq!(
             m(FramingError::Oversize { count: 9000, max: 8096 }),
             "imtcp in1: received oversize message from peer: (hostname) h.example, (ip) 192.0.2.1: size is 9000 bytes, max msg size is 8096, truncating..."
+        );
+        assert_eq!(
+            m(FramingError::IncompleteFrame),
+            "Incomplete frame at end of stream in session 0x1 - ignoring extra data (a message may be lost)."
+        );
+        assert_eq!(
+            m(FramingError::StuffedOversize { max: 200, discard: true }),
+            "imtcp in1: received oversize message from peer: (hostname) h.example, (ip) 192.0.2.1: no frame delimiter within max msg size 200, discarding the rest of the frame"
+        );
+    }
+
+    #[test]
+    fn current_upstream_texts_name_the_port() {
+        let m = |e: FramingError| e.message("in1", "h.example", "192.0.2.1", Some(40712), "0x1");
+        let who = "imtcp in1: Framing Error in received TCP message from peer: (hostname) h.example, (ip) 192.0.2.1, (port) 40712";
+        assert_eq!(
+            m(FramingError::DelimiterNotSp(b'x')),
+            format!("{who}: delimiter is not SP but has ASCII value 120.")
+        );
+        assert_eq!(
+            m(FramingError::InvalidOctetCount(0)),
+            format!("{who}: invalid octet count 0.")
+        );
+        assert_eq!(
+            m(FramingError::FrameTooLarge(27)),
+            format!("{who}: frame too large: 27, change to octet stuffing")
+        );
+        assert_eq!(
+            m(FramingError::Oversize { count: 9000, max: 8096 }),
+            "imtcp in1: received oversize message from peer: (hostname) h.example, (ip) 192.0.2.1, (port) 40712: size is 9000 bytes, max msg size is 8096, truncating..."
+        );
+        assert_eq!(
+            m(FramingError::StuffedOversize { max: 200, discard: false }),
+            "imtcp in1: received oversize message from peer: (hostname) h.example, (ip) 192.0.2.1, (port) 40712: no frame delimiter within max msg size 200, splitting..."
         );
         assert_eq!(
             m(FramingError::IncompleteFrame),

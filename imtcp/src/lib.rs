@@ -12,6 +12,7 @@ pub mod framing;
 pub mod legacy;
 pub mod secure;
 pub mod server;
+pub mod texts;
 pub mod tls;
 
 use config::{InputConfig, Legacy, Settings};
@@ -78,7 +79,10 @@ impl InputModule for Imtcp {
             conf,
             settings: Settings::default(),
             inputs: Vec::new(),
-            legacy: Legacy::default(),
+            legacy: Legacy {
+                reset_clears_bind_ruleset: texts::Wording::of_host().reset_clears_bind_ruleset(),
+                ..Legacy::default()
+            },
             module_statement: false,
             rulesets: Vec::new(),
             listeners: Mutex::new(Vec::new()),

@@ -30,6 +30,7 @@ use crate::acl::{self, Acl};
 use crate::config::{parse_port, InputConfig};
 use crate::decompress::{self, Fault, Inflater, WindowBudget};
 use crate::framing::{Event, Framer, FramingConfig, FramingError, StartRegex};
+use crate::texts::{PeerName, Wording};
 use crate::tls::{self, Feed, TlsServer, TlsSession};
 use rsyslog_ffi::abi::{NEEDS_PARSING, PARSE_HOSTNAME};
 use rsyslog_ffi::log::{log_error, log_msg, LOG_INFO, LOG_WARNING};
@@ -81,6 +82,8 @@ pub struct Input {
     zstd_budget: Option<Arc<WindowBudget>>,
     /// The listener has the byte and decompression counters.
     byte_counters: bool,
+    /// The host tcpsrv.c's words for what is logged about peers.
+    words: Wording,
 }
 
 /// How often the dispatcher looks for handshakes past their time.
@@ -142,6 +145,7 @@ impl Input {
     /// Builds the runtime of an input (main thread, before the fork's privilege drop).
     pub fn new(cfg: InputConfig, ruleset: Option<Ruleset>, acl: Option<Acl>, conf: ConfPtr) -> RsResult<Input> {
         let name = Prop::new(cfg.name.as_bytes())?;
+        let words = Wording::of_host();
         let ratelimit = match &cfg.ratelimit_name {
             // A named ratelimit() object (hosts that have them; checked at activation).
             Some(n) => Ratelimit::from_config(conf, n, "imtcp", None).map_err(|e| {
@@ -150,9 +154,9 @@ impl Input {
                     format!("imtcp: input '{}': ratelimit.name '{n}' could not be used", cfg.name),
                 )
             })?,
-            // rsyslog 8.2302/8.2504 name this ratelimiter "tcperver" (sic).
+            // rsyslog 8.2302/8.2504 name this ratelimiter "tcperver" (sic), current upstream "tcpsrv".
             None => Ratelimit::new(
-                "tcperver",
+                words.ratelimiter_name(),
                 None,
                 cfg.ratelimit_interval.clamp(0, u32::MAX as i64) as u32,
                 cfg.ratelimit_burst.clamp(0, u32::MAX as i64) as u32,
@@ -235,6 +239,7 @@ impl Input {
             inflate,
             zstd_budget,
             byte_counters,
+            words,
         })
     }
 
@@ -574,11 +579,13 @@ impl Session {
             Some(acl) => acl.allows(peer.ip(), |pattern| rsyslog_ffi::sys::fnmatch_casefold(pattern, &host)),
             None => input.net.tcp_sender_allowed(&peer, &fq),
         };
+        let name = PeerName {
+            host: &host,
+            ip: &ip_str,
+            port: peer.port(),
+        };
         if !allowed {
-            return Err(RsError::new(
-                ret::HOST_NOT_PERMITTED,
-                format!("connection request from disallowed sender {host} discarded"),
-            ));
+            return Err(RsError::new(ret::HOST_NOT_PERMITTED, input.words.disallowed(&name)));
         }
         let port = if rsyslog_ffi::host::host().fns.MsgSetRcvFromPort.is_some() {
             Prop::new(peer.port().to_string().as_bytes()).ok()
@@ -586,12 +593,7 @@ impl Session {
             None
         };
         if s.notify_open {
-            log_msg(
-                0,
-                ret::NO_ERRCODE,
-                LOG_INFO,
-                &format!("imtcp: connection established with host: {ip_str}"),
-            );
+            log_msg(0, ret::NO_ERRCODE, LOG_INFO, &input.words.established(&name));
         }
         let tls = match &input.tls {
             Some(srv) => Some(TlsSession::new(srv).map_err(|e| {
@@ -855,18 +857,35 @@ impl Peer {
         format!("{} ({}:{})", self.host, self.ip_str, self.port_num)
     }
 
+    fn peer_name(&self) -> PeerName<'_> {
+        PeerName {
+            host: &self.host,
+            ip: &self.ip_str,
+            port: self.port_num,
+        }
+    }
+
     fn closed_by_peer(&self, session: *const Session) {
         if self.input.cfg.settings.notify_close {
             log_error(
                 0,
                 ret::PEER_CLOSED_CONN,
-                &format!("Netstream session {session:p} closed by remote peer {}.\n", self.ip_str),
+                &self
+                    .input
+                    .words
+                    .closed_by_peer(&format!("{session:p}"), &self.peer_name()),
             );
         }
     }
 
     fn framing_error(&self, e: &FramingError, session: *const Session) {
-        let text = e.message(&self.input.cfg.name, &self.host, &self.ip_str, &format!("{session:p}"));
+        let text = e.message(
+            &self.input.cfg.name,
+            &self.host,
+            &self.ip_str,
+            self.input.words.framing_port(self.port_num),
+            &format!("{session:p}"),
+        );
         log_error(0, ret::NO_ERRCODE, &text);
     }
 
@@ -1241,16 +1260,19 @@ impl<'a> Server<'a> {
             attempts += 1;
             match l.accept() {
                 Ok((stream, peer)) => {
+                    let local = stream.local_addr().ok();
                     // tcpsrv.c SessAccept: the table check comes right after accept.
                     if !self.slots.try_claim() {
                         self.refuse_session(stream);
+                        self.listener_refused(&peer, local, ret::MAX_SESS_REACHED);
                         continue;
                     }
                     match Session::new(stream, peer, self.input.clone()) {
                         Ok(s) => self.add_session(s),
                         Err(e) => {
                             self.slots.release();
-                            e.report();
+                            let code = e.report();
+                            self.listener_refused(&peer, local, code);
                         }
                     }
                 }
@@ -1282,7 +1304,7 @@ impl<'a> Server<'a> {
                 log_error(
                     e.raw_os_error().unwrap_or(0),
                     ret::NO_ERRCODE,
-                    &format!("epoll_ctl failed re-armed socket {}", l.as_raw_fd()),
+                    &self.input.words.rearm_failed(l.as_raw_fd()),
                 );
             }
         } else {
@@ -1302,11 +1324,17 @@ impl<'a> Server<'a> {
         );
         if self.input.cfg.settings.notify_open {
             // C has not looked up the peer yet at this point.
-            log_error(
-                0,
-                ret::NO_ERRCODE,
-                "imtcp: connection could not be established with host: (IP unknown)",
-            );
+            log_error(0, ret::NO_ERRCODE, self.input.words.not_established_unknown_peer());
+        }
+    }
+
+    /// Current upstream's tcpsrv.c (doSingleAccept) also logs the listener's
+    /// failure for each connection it turned away. (It then pauses the
+    /// listener 20 ms; ours does not, see README.)
+    fn listener_refused(&self, peer: &SocketAddr, local: Option<SocketAddr>, code: rsyslog_ffi::abi::RsRetVal) {
+        let local = local.unwrap_or_else(|| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
+        if let Some(text) = self.input.words.listener_refused(self.name(), peer, &local, code) {
+            log_error(0, code, &text);
         }
     }
 
@@ -1374,7 +1402,7 @@ impl<'a> Server<'a> {
                     log_error(
                         e.raw_os_error().unwrap_or(0),
                         ret::NO_ERRCODE,
-                        &format!("epoll_ctl failed re-armed socket {fd}"),
+                        &self.input.words.rearm_failed(fd),
                     );
                     drop(s);
                     self.close(token, fd);
@@ -1642,10 +1670,10 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
                 log_error(
                     e.raw_os_error().unwrap_or(0),
                     ret::RCV_ERR,
-                    &format!(
-                        "netstream session {:p} from {} will be closed due to error",
-                        s as *const _, s.peer.ip_str
-                    ),
+                    &s.peer
+                        .input
+                        .words
+                        .closed_due_to_error(&format!("{:p}", s as *const _), &s.peer.peer_name()),
                 );
                 s.end_of_stream(&mut w.inflated, &mut w.batch, true);
                 t.end = End::Closed;
