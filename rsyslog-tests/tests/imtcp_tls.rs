@@ -1023,11 +1023,18 @@ fn run_rows(host: &Host, imp: Imp, driver: Driver, rows: &[&Row], pki: &Pki) -> 
     }
     let d = Daemon::start_with(host, &receiver_conf(rows, driver), &opts);
     let ports = ports(&d, rows);
+    // C writes the port file before it finds its parameters unusable and
+    // closes the socket: a later input (they start in config order) may be
+    // given the same port. A port belongs to the last row that wrote it.
+    let owner: BTreeMap<u16, usize> = ports
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.map(|p| (p, i)))
+        .collect();
     let mut res = Results::new();
-    for (r, port) in rows.iter().zip(ports) {
+    for (i, (r, port)) in rows.iter().zip(ports).enumerate() {
         let key = (r.id.to_string(), driver.name());
-        // C writes the port file before it finds its parameters unusable.
-        let Some(port) = port.filter(|&p| !listening_on(p).is_empty()) else {
+        let Some(port) = port.filter(|&p| owner.get(&p) == Some(&i) && !listening_on(p).is_empty()) else {
             let errs: Vec<String> = d
                 .internal_messages()
                 .iter()
