@@ -49,6 +49,7 @@ fn fixture() -> &'static Fixture {
         };
         let policy = PeerPolicy {
             driver: Driver::Gtls,
+            host: rsyslog_ffi::host::HostFamily::V2504,
             auth: AuthMode::Anon,
             expired: Expired::Deny,
             check_purpose: false,

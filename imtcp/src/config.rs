@@ -668,6 +668,23 @@ pub fn complete_input(i: &mut InputConfig, module: &Settings) {
     }
 }
 
+/// Why `streamDriver.TlsRevocationCheck="on"` stops the listener, for the
+/// named driver (gtls, mbedtls and ptcp: current upstream's texts).
+pub fn revocation_check_refused(driver: &str) -> String {
+    let why = match driver {
+        "gtls" => "GnuTLS does not implement OCSP checking",
+        "mbedtls" => "mbedTLS does not implement OCSP checking",
+        "ptcp" => "plain TCP has no TLS",
+        _ => {
+            return format!(
+                "error: TLS revocation checking not supported by {driver} netstream driver of this imtcp \
+                 (it serves TLS with rustls, which does not implement OCSP checking; use streamDriver.CRLFile)"
+            )
+        }
+    };
+    format!("error: TLS revocation checking not supported by {driver} netstream driver ({why})")
+}
+
 /// The TLS side of one input, resolved: driver, files, checks, priority string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsPlan {
@@ -679,12 +696,13 @@ pub struct TlsPlan {
     pub notes: Vec<(rsyslog_ffi::abi::RsRetVal, String)>,
 }
 
-/// Resolves an input's TLS settings against global() (`g`): `Ok(None)` for
-/// a plain listener, an error code and text for a config the C drivers
-/// would refuse at listener setup.
+/// Resolves an input's TLS settings against global() (`g`) for a host of
+/// `family`: `Ok(None)` for a plain listener, an error code and text for a
+/// config the C drivers would refuse at listener setup.
 pub fn tls_plan(
     t: &TlsSettings,
     g: &rsyslog_ffi::obj::NetstreamDefaults,
+    family: rsyslog_ffi::host::HostFamily,
 ) -> Result<Option<TlsPlan>, (rsyslog_ffi::abi::RsRetVal, String)> {
     use crate::tls::{AuthMode, Driver, Expired, PeerPolicy, TlsFiles};
     use rsyslog_ffi::ret;
@@ -728,6 +746,9 @@ pub fn tls_plan(
         if t.cert_file.is_some() {
             return refuse("error: TLS Cert File setting not supported by ptcp netstream driver".into());
         }
+        if t.revocation_check {
+            return refuse(revocation_check_refused("ptcp"));
+        }
         if let Some(m) = t.auth_mode.as_deref().filter(|m| !m.eq_ignore_ascii_case("anon")) {
             return refuse(format!(
                 "error: authentication mode '{m}' not supported by ptcp netstream driver"
@@ -769,6 +790,13 @@ pub fn tls_plan(
         }
         notes.push((ret::INVALID_DRVR_MODE, text));
     }
+    // No driver of ours checks revocation online (OCSP): the listener is
+    // not started rather than run without the check the admin asked for.
+    // gtls and mbedtls refuse it in every mode (current upstream's texts);
+    // a plain listener through the ossl driver has no peer to check.
+    if t.revocation_check && (driver != Driver::Ossl || t.mode != 0) {
+        return Err((ret::VALUE_NOT_SUPPORTED, revocation_check_refused(driver.name())));
+    }
     let auth = match t.auth_mode.as_deref() {
         None => AuthMode::Name,
         Some(m) => AuthMode::parse(m).ok_or_else(|| {
@@ -809,6 +837,7 @@ pub fn tls_plan(
         },
         policy: PeerPolicy {
             driver,
+            host: family,
             auth,
             expired,
             check_purpose: t.check_extended_key_purpose,
@@ -990,7 +1019,7 @@ mod tests {
         let t = |f: &dyn Fn(&mut TlsSettings)| {
             let mut t = TlsSettings::default();
             f(&mut t);
-            tls_plan(&t, &g)
+            tls_plan(&t, &g, rsyslog_ffi::host::HostFamily::V2504)
         };
         // Plain: nothing to do.
         assert_eq!(t(&|_| {}), Ok(None));
@@ -1073,5 +1102,63 @@ mod tests {
             }),
             Ok(None)
         );
+    }
+
+    /// streamDriver.TlsRevocationCheck="on" asks for online (OCSP) checks,
+    /// which no driver of ours makes: the listener is refused rather than
+    /// started without them, on every host; "off" changes nothing.
+    #[test]
+    fn revocation_check_is_never_ignored() {
+        use rsyslog_ffi::host::HostFamily;
+        use rsyslog_ffi::obj::NetstreamDefaults;
+        let g = NetstreamDefaults::default();
+        for family in [HostFamily::V2302, HostFamily::V2504, HostFamily::Master] {
+            let plan = |driver: &str, mode: i64, on: bool| {
+                let t = TlsSettings {
+                    driver: Some(driver.into()),
+                    mode,
+                    revocation_check: on,
+                    auth_mode: Some("x509/certvalid".into()),
+                    ..TlsSettings::default()
+                };
+                tls_plan(&t, &g, family)
+            };
+            // Current upstream's words for gtls, mbedtls and ptcp.
+            assert_eq!(
+                plan("gtls", 1, true),
+                Err((
+                    ret::VALUE_NOT_SUPPORTED,
+                    "error: TLS revocation checking not supported by gtls netstream driver (GnuTLS does not implement OCSP checking)".into()
+                )),
+                "{family:?}"
+            );
+            assert_eq!(
+                plan("mbedtls", 1, true).unwrap_err().1,
+                "error: TLS revocation checking not supported by mbedtls netstream driver (mbedTLS does not implement OCSP checking)"
+            );
+            // gtls refuses it in mode 0 too (its setter runs for every listener).
+            assert_eq!(plan("gtls", 0, true).unwrap_err().0, ret::VALUE_NOT_SUPPORTED);
+            let ossl = plan("ossl", 1, true).unwrap_err();
+            assert_eq!(ossl.0, ret::VALUE_NOT_SUPPORTED);
+            assert!(ossl.1.contains("does not implement OCSP checking"), "{ossl:?}");
+            // A plain listener through ossl has no peer certificate to check.
+            assert_eq!(plan("ossl", 0, true), Ok(None));
+            let ptcp = TlsSettings {
+                revocation_check: true,
+                ..TlsSettings::default()
+            };
+            assert_eq!(
+                tls_plan(&ptcp, &g, family),
+                Err((
+                    ret::VALUE_NOT_SUPPORTED,
+                    "error: TLS revocation checking not supported by ptcp netstream driver (plain TCP has no TLS)"
+                        .into()
+                ))
+            );
+            for d in ["gtls", "ossl", "mbedtls"] {
+                let p = plan(d, 1, false).unwrap().unwrap();
+                assert_eq!(p.policy.host, family);
+            }
+        }
     }
 }

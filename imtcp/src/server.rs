@@ -95,7 +95,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// nsd_ptcp.c's LstnInit applies the driver settings after bind).
 fn tls_server(cfg: &InputConfig, conf: &ConfPtr) -> Result<Option<TlsServer>, tls::SetupError> {
     let g = interfaces().map(|i| i.netstream_defaults(conf)).unwrap_or_default();
-    let plan = match crate::config::tls_plan(&cfg.settings.tls, &g) {
+    let plan = match crate::config::tls_plan(&cfg.settings.tls, &g, rsyslog_ffi::host::host().family) {
         Ok(None) => return Ok(None),
         Ok(Some(p)) => p,
         Err((code, text)) => {
@@ -112,16 +112,7 @@ fn tls_server(cfg: &InputConfig, conf: &ConfPtr) -> Result<Option<TlsServer>, tl
     for (code, text) in &plan.notes {
         log_error(0, *code, text);
     }
-    let (srv, mut warnings) = TlsServer::new(plan.driver, &plan.files, plan.policy, plan.priority.as_deref())?;
-    if cfg.settings.tls.revocation_check {
-        warnings.push(tls::texts::LogLine {
-            severity: tls::texts::Severity::Warning,
-            code: ret::NO_ERRCODE,
-            text: "imtcp: streamDriver.TlsRevocationCheck: rustls does no OCSP checking; only the CRLs of \
-                   streamDriver.CRLFile (or global DefaultNetstreamDriverCRLFile) are checked"
-                .to_string(),
-        });
-    }
+    let (srv, warnings) = TlsServer::new(plan.driver, &plan.files, plan.policy, plan.priority.as_deref())?;
     emit(&warnings);
     Ok(Some(srv))
 }
@@ -708,7 +699,13 @@ impl Session {
             Ok(feed) => {
                 if !was_established && t.established() && t.accepted().is_some_and(|a| a.expired_warning) {
                     let d = peer.input.tls.as_ref().map_or(tls::Driver::Gtls, |s| s.driver);
-                    emit(&tls::texts::expired_warning(d, t.cert_info().as_ref(), &peer.host));
+                    let family = rsyslog_ffi::host::host().family;
+                    emit(&tls::texts::expired_warning(
+                        d,
+                        family,
+                        t.cert_info().as_ref(),
+                        &peer.host,
+                    ));
                 }
                 if feed == Feed::PeerClosed {
                     peer.closed_by_peer(sid);
@@ -843,7 +840,7 @@ impl Peer {
             input_name: &self.input.cfg.name,
             first_data,
         };
-        emit(&tls::texts::failure(srv.driver, f, info, srv.check.policy.auth, &ctx));
+        emit(&tls::texts::failure(&srv.check.policy, f, info, &ctx));
     }
 
     /// Logs a compressed-stream fault as current upstream imtcp does and counts it.

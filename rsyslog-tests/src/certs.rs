@@ -25,8 +25,10 @@
 //! | `cn_only` | CN client.rsyslog.test, no SAN | clientAuth | |
 //! | `revoked` | client.rsyslog.test | clientAuth | listed in `crl` |
 //! | `chained` | client.rsyslog.test | clientAuth | signed by `intermediate`, whose issuer is `chain_root`; its cert file holds client + intermediate |
+//! | `san_other_cn` | CN rsyslog-client, DNS SAN client.rsyslog.test | clientAuth | the CN is no DNS name and differs from the SAN |
 //!
-//! `crl` is a CRL of `ca` (next update 2099) listing `revoked`'s serial.
+//! `crl` is a CRL of `ca` (next update 2099) listing `revoked`'s serial;
+//! `crl_expired` the same, but its next update was 2021-01-01.
 //! Fingerprints are rsyslog's notation (nsd_gtls.c GenFingerprintStr,
 //! net_ossl.c net_ossl_genfingerprintstr): the algorithm name, then each
 //! byte as ":%2.2X", e.g. `SHA1:5C:C6:…`; rsyslog compares them case-sensitively.
@@ -44,6 +46,8 @@ pub const SERVER_NAME: &str = "server.rsyslog.test";
 pub const CLIENT_NAME: &str = "client.rsyslog.test";
 /// The name of [`Pki::wrong_name`].
 pub const OTHER_NAME: &str = "other.example.org";
+/// The CN of [`Pki::san_other_cn`] (its DNS SAN is [`CLIENT_NAME`]).
+pub const OTHER_CN: &str = "rsyslog-client";
 
 /// One certificate with its key, as PEM files.
 #[derive(Debug, Clone)]
@@ -104,6 +108,8 @@ pub struct Pki {
     pub intermediate_and_root: PathBuf,
     /// CRL of `ca` listing `revoked` (PEM).
     pub crl: PathBuf,
+    /// The same CRL, past its next update (2021-01-01).
+    pub crl_expired: PathBuf,
     pub server: CertFiles,
     pub client: CertFiles,
     pub wrong_ca: CertFiles,
@@ -114,6 +120,7 @@ pub struct Pki {
     pub cn_only: CertFiles,
     pub revoked: CertFiles,
     pub chained: CertFiles,
+    pub san_other_cn: CertFiles,
 }
 
 /// Serial number of `Pki::revoked` (the one the CRL lists).
@@ -245,9 +252,9 @@ impl Pki {
             .expect("certs: signing the intermediate");
         let inter = Issuer::new(inter_params, inter_key);
 
-        let crl = CertificateRevocationListParams {
+        let crl_params = |next_update| CertificateRevocationListParams {
             this_update: date_time_ymd(2020, 1, 2),
-            next_update: date_time_ymd(2099, 12, 1),
+            next_update,
             crl_number: SerialNumber::from(1u64),
             issuing_distribution_point: None,
             revoked_certs: vec![RevokedCertParams {
@@ -257,9 +264,15 @@ impl Pki {
                 invalidity_date: None,
             }],
             key_identifier_method: KeyIdMethod::Sha256,
-        }
-        .signed_by(&ca)
-        .expect("certs: signing the CRL");
+        };
+        let crl = crl_params(date_time_ymd(2099, 12, 1))
+            .signed_by(&ca)
+            .expect("certs: signing the CRL");
+        let crl_expired = crl_params(date_time_ymd(2021, 1, 1))
+            .signed_by(&ca)
+            .expect("certs: signing the CRL");
+        let mut san_other_cn = leaf_params(OTHER_CN, false, &[ClientAuth]);
+        san_other_cn.subject_alt_names = vec![SanType::DnsName(CLIENT_NAME.try_into().expect("DNS name"))];
 
         Pki {
             ca: w.write("ca.pem", &ca_pem),
@@ -268,6 +281,7 @@ impl Pki {
             intermediate: w.write("intermediate.pem", &inter_cert.pem()),
             intermediate_and_root: w.write("intermediate-and-root.pem", &(inter_cert.pem() + &root_pem)),
             crl: w.write("crl.pem", &crl.pem().expect("certs: CRL PEM")),
+            crl_expired: w.write("crl-expired.pem", &crl_expired.pem().expect("certs: CRL PEM")),
             server: w.leaf("server", &server, &ca, ""),
             client: w.leaf("client", &client, &ca, ""),
             wrong_ca: w.leaf("wrong-ca", &client, &other, ""),
@@ -283,6 +297,7 @@ impl Pki {
             cn_only: w.leaf("cn-only", &leaf_params(CLIENT_NAME, false, &[ClientAuth]), &ca, ""),
             revoked: w.leaf("revoked", &revoked, &ca, ""),
             chained: w.leaf("chained", &client, &inter, &inter_cert.pem()),
+            san_other_cn: w.leaf("san-other-cn", &san_other_cn, &ca, ""),
             dir,
         }
     }
@@ -369,6 +384,9 @@ mod tests {
         let crl = [p("-crl_check"), p("-CRLfile"), pki.crl.as_path()];
         fails(verify(&pki.ca, &crl, &pki.revoked.cert), "certificate revoked");
         ok(verify(&pki.ca, &crl, &pki.client.cert));
+        // The expired CRL fails every certificate it covers.
+        let crl_expired = [p("-crl_check"), p("-CRLfile"), pki.crl_expired.as_path()];
+        fails(verify(&pki.ca, &crl_expired, &pki.client.cert), "CRL has expired");
         // The chain: only with the intermediate.
         ok(verify(
             &pki.chain_root,
@@ -402,6 +420,12 @@ mod tests {
         );
         let t = text(&pki.wrong_name.cert);
         assert!(t.contains(&format!("DNS:{OTHER_NAME}")), "{t}");
+        let t = text(&pki.san_other_cn.cert);
+        assert!(
+            t.contains(&format!("CN = {OTHER_CN}")) && t.contains(&format!("DNS:{CLIENT_NAME}")),
+            "{t}"
+        );
+        ok(verify(&pki.ca, &[p("-purpose"), ssl_client], &pki.san_other_cn.cert));
         // Keys belong to their certificates.
         for c in [&pki.server, &pki.client, &pki.chained, &pki.expired] {
             let pubkey = |args: &[&Path]| openssl(args).1;

@@ -20,6 +20,31 @@ pub struct Anchors {
     v1_crls: Vec<V1Crl>,
     /// The CA certificates (DER), to find and check a v1 CRL's issuer.
     ca_ders: Vec<Vec<u8>>,
+    /// The validity period of every CRL of the CRL file, in file order.
+    pub crl_times: Vec<CrlTimes>,
+}
+
+/// When a CRL of the CRL file is current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlTimes {
+    /// The issuer name (DER).
+    pub issuer: Vec<u8>,
+    /// thisUpdate, seconds since the epoch.
+    pub this_update: i64,
+    /// nextUpdate, seconds since the epoch, when the CRL has one.
+    pub next_update: Option<i64>,
+}
+
+impl CrlTimes {
+    /// `now` is past nextUpdate.
+    pub fn expired_at(&self, now: i64) -> bool {
+        self.next_update.is_some_and(|n| now > n)
+    }
+
+    /// `now` is before thisUpdate.
+    pub fn not_yet_valid_at(&self, now: i64) -> bool {
+        now < self.this_update
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +74,10 @@ pub enum ChainError {
     TooDeep { max: usize },
     /// The peer certificate lacks the clientAuth extended key purpose.
     Purpose,
+    /// The CRL of the peer certificate's issuer is past its nextUpdate.
+    CrlExpired,
+    /// The CRL of the peer certificate's issuer is before its thisUpdate.
+    CrlNotYetValid,
     /// Anything else webpki refused (signature, encoding, constraints).
     Invalid(String),
 }
@@ -105,12 +134,21 @@ impl Anchors {
             crls: Vec::new(),
             v1_crls: Vec::new(),
             ca_ders: certs.iter().map(|c| c.as_ref().to_vec()).collect(),
+            crl_times: Vec::new(),
         })
     }
 
     /// Adds the CRLs (DER) of a CRL file.
     pub fn add_crls(&mut self, crls: &[Vec<u8>]) -> Result<(), String> {
+        use x509_parser::prelude::{CertificateRevocationList as XCrl, FromDer};
         for (i, der) in crls.iter().enumerate() {
+            let (_, x) =
+                XCrl::from_der(der).map_err(|e| format!("CRL {} of the CRL file is not usable: {e}", i + 1))?;
+            self.crl_times.push(CrlTimes {
+                issuer: x.issuer().as_raw().to_vec(),
+                this_update: x.last_update().timestamp(),
+                next_update: x.next_update().map(|t| t.timestamp()),
+            });
             let owned: Result<OwnedCertRevocationList, _> =
                 BorrowedCertRevocationList::from_der(der).and_then(|c| c.to_owned());
             match owned {
@@ -165,6 +203,34 @@ impl Anchors {
             self.v1_crls
                 .iter()
                 .any(|crl| crl.issuer.as_slice() == x.issuer().as_raw() && crl.revoked.contains(&serial))
+        })
+    }
+
+    /// The first CRL of the CRL file (the one GnuTLS's import reads).
+    pub fn first_crl(&self) -> Option<&CrlTimes> {
+        self.crl_times.first()
+    }
+
+    /// OpenSSL's time check of the CRL that covers `leaf` (it checks the
+    /// leaf's CRL only): of the CRLs issued by the leaf's issuer, a current
+    /// one is used; with none current, the one found says why. `None` when
+    /// one is current or there is no CRL of that issuer.
+    pub fn leaf_crl_time_error(&self, leaf: &CertificateDer<'_>, now: UnixTime) -> Option<ChainError> {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        let (_, x) = X509Certificate::from_der(leaf.as_ref()).ok()?;
+        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        let mut own = self
+            .crl_times
+            .iter()
+            .filter(|c| c.issuer.as_slice() == x.issuer().as_raw());
+        let first = own.clone().next()?;
+        if own.any(|c| !c.expired_at(now) && !c.not_yet_valid_at(now)) {
+            return None;
+        }
+        Some(if first.not_yet_valid_at(now) {
+            ChainError::CrlNotYetValid
+        } else {
+            ChainError::CrlExpired
         })
     }
 

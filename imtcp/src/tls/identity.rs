@@ -30,6 +30,19 @@ pub struct Names {
     pub dns: Vec<String>,
     /// The subject's commonName values.
     pub cn: Vec<String>,
+    /// subjectAltName dNSName and iPAddress entries, in certificate order
+    /// (addresses as text: `192.0.2.1`, `2001:db8::1`).
+    pub san: Vec<SanName>,
+    /// The certificate has a subjectAltName extension with at least one
+    /// entry, of any kind.
+    pub any_san: bool,
+}
+
+/// A subjectAltName entry that x509/name matching looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SanName {
+    Dns(String),
+    Ip(String),
 }
 
 /// Reads the names of a DER certificate; `None` if it does not parse.
@@ -37,9 +50,26 @@ pub fn names(cert: &CertificateDer<'_>) -> Option<Names> {
     let (_, x) = X509Certificate::from_der(cert.as_ref()).ok()?;
     let mut n = Names::default();
     if let Ok(Some(san)) = x.subject_alternative_name() {
+        n.any_san = !san.value.general_names.is_empty();
         for g in &san.value.general_names {
-            if let GeneralName::DNSName(d) = g {
-                n.dns.push((*d).to_string());
+            match g {
+                GeneralName::DNSName(d) => {
+                    n.dns.push((*d).to_string());
+                    n.san.push(SanName::Dns((*d).to_string()));
+                }
+                GeneralName::IPAddress(ip) => {
+                    let text = match ip.len() {
+                        4 => Some(std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]).to_string()),
+                        16 => <[u8; 16]>::try_from(*ip)
+                            .ok()
+                            .map(|b| std::net::Ipv6Addr::from(b).to_string()),
+                        _ => None,
+                    };
+                    if let Some(t) = text {
+                        n.san.push(SanName::Ip(t));
+                    }
+                }
+                _ => {}
             }
         }
     }

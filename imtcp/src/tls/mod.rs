@@ -16,6 +16,7 @@ pub mod texts;
 pub use peer::{AuthMode, Expired, PeerCheck, PeerPolicy, Rejection};
 pub use session::{Feed, TlsFailure, TlsSession};
 
+use rsyslog_ffi::host::HostFamily;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
@@ -152,23 +153,26 @@ impl TlsServer {
         let mut warnings: Warnings = Vec::new();
         let d = driver.name();
         let ossl = driver == Driver::Ossl;
-        // Setters the driver refuses (nsd_*.c SetPermPeers, SetCheckExtendedKeyUsage, SetPrioritizeSAN).
-        if !policy.permitted.is_empty() && matches!(policy.auth, AuthMode::Anon | AuthMode::CertValid) {
-            return Err(SetupError::one(
-                ret::VALUE_NOT_IN_THIS_MODE,
-                format!("authentication not supported by {d} netstream driver in the configured authentication mode - ignored"),
-            ));
-        }
+        let master = policy.host >= HostFamily::Master;
+        // Setters the driver refuses, in nsd_ptcp.c's LstnInit order
+        // (SetCheckExtendedKeyUsage, SetPrioritizeSAN, ..., SetPermPeers).
         if ossl && policy.check_purpose {
             return Err(SetupError::one(
                 ret::VALUE_NOT_SUPPORTED,
                 "error: driver ChkExtendedKeyUsage 1 not supported by ossl netstream driver".to_string(),
             ));
         }
-        if ossl && policy.prioritize_san {
+        // Current upstream's ossl driver has PrioritizeSAN; 8.2302/8.2504's refuses it.
+        if ossl && policy.prioritize_san && !master {
             return Err(SetupError::one(
                 ret::VALUE_NOT_SUPPORTED,
                 "error: driver prioritizeSan 1 not supported by ossl netstream driver".to_string(),
+            ));
+        }
+        if !policy.permitted.is_empty() && matches!(policy.auth, AuthMode::Anon | AuthMode::CertValid) {
+            return Err(SetupError::one(
+                ret::VALUE_NOT_IN_THIS_MODE,
+                format!("authentication not supported by {d} netstream driver in the configured authentication mode - ignored"),
             ));
         }
         let access = |what: &str| {
@@ -193,6 +197,23 @@ impl TlsServer {
                 stack(e),
             ],
         };
+        // Current upstream (net_ossl_store.c): the failed load with the file
+        // and the error, then the driver's line (naming the CA files).
+        let ossl_load_fail = |code, call: &str, object: &str, file: &str, what: &str, e: &PemError| SetupError {
+            code,
+            lines: vec![
+                texts::LogLine {
+                    severity: texts::Severity::Err,
+                    code,
+                    text: format!("{call}: {object} load failed for '{file}'. OpenSSL Error Stack: {e}"),
+                },
+                texts::LogLine {
+                    severity: texts::Severity::Err,
+                    code,
+                    text: access(what),
+                },
+            ],
+        };
 
         // CA: extra CA files (ossl loads them first), then the CA file.
         let mut ca_certs = Vec::new();
@@ -200,6 +221,16 @@ impl TlsServer {
             for f in extra.split(',').map(str::trim).filter(|f| !f.is_empty()) {
                 match read_certs(f) {
                     Ok(c) => ca_certs.extend(c),
+                    Err(e) if master => {
+                        return Err(ossl_load_fail(
+                            ret::TLS_CERT_ERR,
+                            "SSL_CTX_load_verify_locations",
+                            "CA",
+                            f,
+                            &format!("Extra Certificate file '{f}'"),
+                            &e,
+                        ))
+                    }
                     Err(e) => {
                         let mut fail = SetupError::one(
                             ret::TLS_CERT_ERR,
@@ -222,6 +253,16 @@ impl TlsServer {
             Some(ca) => {
                 match read_certs(ca) {
                     Ok(c) => ca_certs.extend(c),
+                    Err(e) if ossl && master => {
+                        return Err(ossl_load_fail(
+                            ret::TLS_CERT_ERR,
+                            "SSL_CTX_load_verify_locations",
+                            "CA",
+                            ca,
+                            &format!("CA certificate '{ca}'"),
+                            &e,
+                        ))
+                    }
                     Err(e) if ossl => return Err(ossl_fail(ret::TLS_CERT_ERR, "CA certificate", &e)),
                     Err(PemError::Read(_)) => {
                         return Err(SetupError::one(
@@ -244,6 +285,17 @@ impl TlsServer {
         }
         let mut anchors = match chain::Anchors::from_ca_certs(&ca_certs) {
             Ok(a) => a,
+            Err(e) if ossl && master => {
+                let ca = files.ca.as_deref().unwrap_or_default();
+                return Err(ossl_load_fail(
+                    ret::TLS_CERT_ERR,
+                    "SSL_CTX_load_verify_locations",
+                    "CA",
+                    ca,
+                    &format!("CA certificate '{ca}'"),
+                    &PemError::Parse(e),
+                ));
+            }
             Err(e) if ossl => return Err(ossl_fail(ret::TLS_CERT_ERR, "CA certificate", &PemError::Parse(e))),
             Err(e) => {
                 return Err(SetupError::one(
@@ -271,6 +323,32 @@ impl TlsServer {
                     ))
                 }
             }
+            // gtls: the CRL's validity period, as current upstream's
+            // nsd_gtls.c checks it when the listener starts (its first CRL;
+            // OpenSSL checks the CRL's time per peer, in the chain check).
+            if let (false, Some(first)) = (ossl, anchors.first_crl()) {
+                let now = UnixTime::now().as_secs().try_into().unwrap_or(i64::MAX);
+                if master && first.not_yet_valid_at(now) {
+                    return Err(SetupError::one(
+                        ret::CRL_INVALID,
+                        format!("CRL '{crl}' is not yet valid (thisUpdate is in the future)"),
+                    ));
+                }
+                if first.expired_at(now) {
+                    if master {
+                        return Err(SetupError::one(ret::CRL_INVALID, format!("CRL '{crl}' has expired")));
+                    }
+                    // 8.2302/8.2504's driver would accept every peer as if
+                    // the CRL were current; ours refuses them (see the README).
+                    warnings.push(texts::LogLine {
+                        severity: texts::Severity::Warning,
+                        code: ret::CRL_INVALID,
+                        text: format!(
+                            "imtcp: CRL '{crl}' has expired (nextUpdate passed): every peer of this listener is refused until the CRL is renewed"
+                        ),
+                    });
+                }
+            }
         }
 
         // Our certificate and key.
@@ -284,11 +362,6 @@ impl TlsServer {
                     }
                     Ok(c)
                 });
-                let chain = match chain {
-                    Ok(c) => c,
-                    Err(e) if ossl => return Err(ossl_fail(ret::TLS_CERT_ERR, "Certificate file", &e)),
-                    Err(e) => return Err(gtls_our_cert_error(&cert_file, &key_file, &e)),
-                };
                 // The key must decode and be a key rustls can sign with.
                 let key = PrivateKeyDer::from_pem_file(&key_file)
                     .map_err(|e| match e {
@@ -300,14 +373,44 @@ impl TlsServer {
                             .map_err(|e| PemError::Parse(e.to_string()))?;
                         Ok(k)
                     });
+                let key_fail = |e: &PemError| {
+                    if ossl && master {
+                        ossl_load_fail(
+                            ret::TLS_KEY_ERR,
+                            "SSL_CTX_use_PrivateKey_file",
+                            "private key",
+                            &key_file,
+                            "Key",
+                            e,
+                        )
+                    } else if ossl {
+                        ossl_fail(ret::TLS_KEY_ERR, "Key", e)
+                    } else {
+                        gtls_our_cert_error(&cert_file, &key_file, e)
+                    }
+                };
+                // Current upstream's net_ossl.c loads the key before the certificate.
+                if let (true, true, Err(e)) = (ossl, master, &key) {
+                    return Err(key_fail(e));
+                }
+                let chain = match chain {
+                    Ok(c) => c,
+                    Err(e) if ossl && master => {
+                        return Err(ossl_load_fail(
+                            ret::TLS_CERT_ERR,
+                            "SSL_CTX_use_certificate_chain_file",
+                            "certificate",
+                            &cert_file,
+                            "Certificate file",
+                            &e,
+                        ))
+                    }
+                    Err(e) if ossl => return Err(ossl_fail(ret::TLS_CERT_ERR, "Certificate file", &e)),
+                    Err(e) => return Err(gtls_our_cert_error(&cert_file, &key_file, &e)),
+                };
                 let key = match key {
                     Ok(k) => k,
-                    Err(e) => {
-                        if ossl {
-                            return Err(ossl_fail(ret::TLS_KEY_ERR, "Key", &e));
-                        }
-                        return Err(gtls_our_cert_error(&cert_file, &key_file, &e));
-                    }
+                    Err(e) => return Err(key_fail(&e)),
                 };
                 (chain, key, cert_file, key_file)
             }
@@ -423,7 +526,19 @@ impl TlsServer {
                 // The key does not match the certificate (OpenSSL's
                 // SSL_CTX_use_PrivateKey_file fails the same way).
                 let why = PemError::Parse(format!("the key does not match the certificate: {e}"));
-                if ossl {
+                if ossl && master {
+                    SetupError {
+                        code: ret::TLS_KEY_ERR,
+                        lines: vec![
+                            texts::LogLine {
+                                severity: texts::Severity::Err,
+                                code: ret::TLS_KEY_ERR,
+                                text: "Error: Certificate and key are not usable together. OpenSSL error info may follow in next messages".to_string(),
+                            },
+                            stack(&why),
+                        ],
+                    }
+                } else if ossl {
                     ossl_fail(ret::TLS_KEY_ERR, "Key", &why)
                 } else {
                     gtls_our_cert_error(&cert_file, &key_file, &why)

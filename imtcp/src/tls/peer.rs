@@ -9,8 +9,9 @@
 //! check is still made here.
 
 use super::chain::{Anchors, ChainError, ChainPolicy};
-use super::identity;
+use super::identity::{self, SanName};
 use super::Driver;
+use rsyslog_ffi::host::HostFamily;
 use rustls_pki_types::{CertificateDer, UnixTime};
 
 /// streamDriver.authMode
@@ -67,6 +68,9 @@ impl Expired {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerPolicy {
     pub driver: Driver,
+    /// The rsyslog release family of the host: where the C drivers of
+    /// current upstream decide differently, ours follows the host.
+    pub host: HostFamily,
     pub auth: AuthMode,
     pub expired: Expired,
     pub check_purpose: bool,
@@ -96,6 +100,9 @@ pub enum Rejection {
     NoPermittedPeers,
     /// x509/fingerprint: the fingerprint is not permitted (SHA1 notation).
     Fingerprint { sha1: String },
+    /// gtls: the CRL file's CRL is past its nextUpdate; every peer is
+    /// refused, whatever the mode, until the CRL is replaced.
+    CrlExpired,
 }
 
 /// A peer that passed.
@@ -122,6 +129,14 @@ impl PeerCheck {
     /// Checks the certificates a peer sent (leaf first) at `now`.
     pub fn check(&self, certs: Option<&[CertificateDer<'_>]>, now: UnixTime) -> Result<Accepted, Rejection> {
         let p = &self.policy;
+        let ossl = p.driver == Driver::Ossl;
+        // gtls (as current upstream's nsd_gtls.c, first thing after the
+        // handshake, in every mode): a stale CRL refuses the peer. OpenSSL
+        // checks the CRL's time with the chain instead (below).
+        let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        if !ossl && self.anchors.first_crl().is_some_and(|c| c.expired_at(now_secs)) {
+            return Err(Rejection::CrlExpired);
+        }
         let all = certs.unwrap_or(&[]);
         let Some((leaf, intermediates)) = all.split_first() else {
             return if p.auth == AuthMode::Anon {
@@ -134,7 +149,6 @@ impl PeerCheck {
             subject: Some(identity::subject(leaf)),
             ..Accepted::default()
         };
-        let ossl = p.driver == Driver::Ossl;
         // gtls checks only the fingerprint in x509/fingerprint mode; ossl has
         // verified the chain during the handshake in every mode but anon.
         let chain_wanted = match p.auth {
@@ -156,10 +170,21 @@ impl PeerCheck {
                 check_purpose: p.check_purpose || ossl,
                 max_intermediates: (ossl && p.verify_depth > 0).then_some(p.verify_depth),
             };
-            let c = self
-                .anchors
-                .verify(leaf, intermediates, now, chain_policy)
-                .map_err(Rejection::Chain)?;
+            let verified = self.anchors.verify(leaf, intermediates, now, chain_policy);
+            // OpenSSL (X509_V_FLAG_CRL_CHECK) looks at the time of the leaf's
+            // CRL before the revocation entries and the certificate's own
+            // dates; a stale CRL fails the chain (on every host).
+            if ossl
+                && matches!(
+                    verified,
+                    Ok(_) | Err(ChainError::Revoked | ChainError::Expired | ChainError::NotYetValid)
+                )
+            {
+                if let Some(e) = self.anchors.leaf_crl_time_error(leaf, now) {
+                    return Err(Rejection::Chain(e));
+                }
+            }
+            let c = verified.map_err(Rejection::Chain)?;
             ok.expired_warning = c.expired && p.expired == Expired::Warn;
         }
         match p.auth {
@@ -180,17 +205,55 @@ impl PeerCheck {
                 }
                 let info = identity::info(all).ok_or(Rejection::Unparsable)?;
                 let names = identity::names(leaf).ok_or(Rejection::Unparsable)?;
-                let hit = p
-                    .permitted
-                    .iter()
-                    .any(|pat| wildcard_match(pat, &info.subject_oneline) == Some(true) || check_host(&names, pat));
-                if hit {
-                    Ok(ok)
-                } else {
-                    Err(Rejection::Name {
-                        names: info.subject_oneline,
-                    })
+                let subject = info.subject_oneline;
+                let mut listed = format!("name: {subject}; ");
+                if p.host < HostFamily::Master {
+                    // 8.2302/8.2504: the wildcard against the subject line, or
+                    // OpenSSL's host check with the entry as host name.
+                    let hit = p
+                        .permitted
+                        .iter()
+                        .any(|pat| wildcard_match(pat, &subject) == Some(true) || check_host(&names, pat, false));
+                    return if hit {
+                        Ok(ok)
+                    } else {
+                        Err(Rejection::Name { names: listed })
+                    };
                 }
+                // Current upstream: the subject line (wildcard; an entry
+                // without `*` also through OpenSSL's host check, SAN only
+                // with PrioritizeSAN), then each DNS and IP SAN, then the CN
+                // unless PrioritizeSAN is on and the certificate has a SAN.
+                if p.permitted.iter().any(|pat| {
+                    wildcard_match(pat, &subject) == Some(true)
+                        || (!pat.contains('*') && check_host(&names, pat, p.prioritize_san))
+                }) {
+                    return Ok(ok);
+                }
+                for san in &names.san {
+                    let name = match san {
+                        SanName::Dns(d) => {
+                            listed.push_str(&format!("DNSname: {d}; "));
+                            d
+                        }
+                        SanName::Ip(a) => {
+                            listed.push_str(&format!("IPaddress: {a}; "));
+                            a
+                        }
+                    };
+                    if self.permits(name) {
+                        return Ok(ok);
+                    }
+                }
+                if !(p.prioritize_san && names.any_san) {
+                    if let Some(cn) = names.cn.first() {
+                        listed.push_str(&format!("CN: {cn}; "));
+                        if self.permits(cn) {
+                            return Ok(ok);
+                        }
+                    }
+                }
+                Err(Rejection::Name { names: listed })
             }
             AuthMode::Name => {
                 let names = identity::names(leaf).ok_or(Rejection::Unparsable)?;
@@ -269,10 +332,15 @@ pub fn wildcard_match(pattern: &str, name: &str) -> Option<bool> {
 }
 
 /// OpenSSL's X509_check_host as the ossl driver calls it: the DNS SANs, or
-/// the CN when there is no DNS SAN; ASCII case-insensitive; a `*` is honoured
-/// only as the whole leftmost label of the certificate's name.
-pub fn check_host(names: &identity::Names, host: &str) -> bool {
-    let candidates: &[String] = if names.dns.is_empty() { &names.cn } else { &names.dns };
+/// the CN when there is no DNS SAN (never the CN with `san_only`, OpenSSL's
+/// X509_CHECK_FLAG_NEVER_CHECK_SUBJECT); ASCII case-insensitive; a `*` is
+/// honoured only as the whole leftmost label of the certificate's name.
+pub fn check_host(names: &identity::Names, host: &str, san_only: bool) -> bool {
+    let candidates: &[String] = if names.dns.is_empty() && !san_only {
+        &names.cn
+    } else {
+        &names.dns
+    };
     let host = host.to_ascii_lowercase();
     candidates.iter().any(|c| {
         let c = c.to_ascii_lowercase();
@@ -314,12 +382,16 @@ mod tests {
         let n = |dns: &[&str], cn: &[&str]| identity::Names {
             dns: dns.iter().map(|s| s.to_string()).collect(),
             cn: cn.iter().map(|s| s.to_string()).collect(),
+            ..identity::Names::default()
         };
-        assert!(check_host(&n(&["client.test"], &["other"]), "CLIENT.test"));
-        assert!(!check_host(&n(&["client.test"], &["other"]), "other"));
-        assert!(check_host(&n(&[], &["other"]), "other"));
-        assert!(check_host(&n(&["*.example.com"], &[]), "a.example.com"));
-        assert!(!check_host(&n(&["*.example.com"], &[]), "a.b.example.com"));
-        assert!(!check_host(&n(&["*.com"], &[]), "example.com"));
+        assert!(check_host(&n(&["client.test"], &["other"]), "CLIENT.test", false));
+        assert!(!check_host(&n(&["client.test"], &["other"]), "other", false));
+        assert!(check_host(&n(&[], &["other"]), "other", false));
+        // X509_CHECK_FLAG_NEVER_CHECK_SUBJECT: no CN, even without a DNS SAN.
+        assert!(!check_host(&n(&[], &["other"]), "other", true));
+        assert!(check_host(&n(&["client.test"], &["other"]), "client.test", true));
+        assert!(check_host(&n(&["*.example.com"], &[]), "a.example.com", false));
+        assert!(!check_host(&n(&["*.example.com"], &[]), "a.b.example.com", false));
+        assert!(!check_host(&n(&["*.com"], &[]), "example.com", false));
     }
 }

@@ -7,6 +7,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevokedCertParams, SerialNumber,
 };
+use rsyslog_ffi::host::HostFamily;
 use rustls::pki_types::{PrivatePkcs8KeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
 use std::io::Write as _;
@@ -155,6 +156,7 @@ fn pki() -> Pki {
 fn policy(auth: AuthMode) -> PeerPolicy {
     PeerPolicy {
         driver: Driver::Gtls,
+        host: HostFamily::V2504,
         auth,
         expired: Expired::Deny,
         check_purpose: false,
@@ -490,7 +492,7 @@ fn name_mode_matches_permitted_peers() {
                         if driver == Driver::Gtls {
                             assert_eq!(names, format!("DNSname: {cn}; CN: {cn}; "));
                         } else {
-                            assert_eq!(names, format!("/CN={cn}"));
+                            assert_eq!(names, format!("name: /CN={cn}; "));
                         }
                     }
                     other => panic!("{other:?}"),
@@ -766,23 +768,13 @@ fn anon_client() -> Arc<ClientConfig> {
     )
 }
 
-/// A version 1 CRL, as `openssl ca -gencrl` makes one without CRL
-/// extensions (webpki reads only version 2): checked by our own code.
-#[test]
-fn version_1_crl_from_openssl_ca_revokes() {
-    let mut p = pki();
-    let spec = LeafSpec {
-        serial: 0x4242,
-        ..client_spec("revoked.test")
-    };
-    let (l, _) = leaf(&p.ca, &spec);
+/// `openssl ca -gencrl` for the CA of `p` with the database `index`: a
+/// version 1 CRL (no CRL extensions), with `args` added.
+fn openssl_v1_crl(p: &Pki, index: &str, args: &[&str]) -> std::path::PathBuf {
     let dir = &p.dir.0;
     let ca_key = p.dir.file("ca-key.pem", &p.ca.key.serialize_pem());
     let ca_cert = p.dir.file("ca-cert.pem", &p.ca.pem);
-    p.dir.file(
-        "index.txt",
-        "R\t991231235959Z\t240101000000Z\t4242\tunknown\t/CN=revoked.test\n",
-    );
+    p.dir.file("index.txt", index);
     let cnf = p.dir.file(
         "ca.cnf",
         &format!(
@@ -794,6 +786,7 @@ fn version_1_crl_from_openssl_ca_revokes() {
     let out = std::process::Command::new("openssl")
         .args(["ca", "-gencrl", "-batch", "-config", &cnf, "-out"])
         .arg(&crl)
+        .args(args)
         .output()
         .expect("openssl (package openssl) makes the v1 CRL");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -803,6 +796,24 @@ fn version_1_crl_from_openssl_ca_revokes() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&text.stdout).contains("Version 1 (0x0)"));
+    crl
+}
+
+/// A version 1 CRL, as `openssl ca -gencrl` makes one without CRL
+/// extensions (webpki reads only version 2): checked by our own code.
+#[test]
+fn version_1_crl_from_openssl_ca_revokes() {
+    let mut p = pki();
+    let spec = LeafSpec {
+        serial: 0x4242,
+        ..client_spec("revoked.test")
+    };
+    let (l, _) = leaf(&p.ca, &spec);
+    let crl = openssl_v1_crl(
+        &p,
+        "R\t991231235959Z\t240101000000Z\t4242\tunknown\t/CN=revoked.test\n",
+        &[],
+    );
     p.files.crl = Some(crl.to_string_lossy().into_owned());
     let s = server(&p, policy(AuthMode::CertValid));
     let r = exchange(
@@ -893,4 +904,358 @@ fn client_wire(c: &mut ClientConnection) -> Vec<u8> {
         c.write_tls(&mut wire).unwrap();
     }
     wire
+}
+
+/// A CRL of the test CA, valid from `this` to `next`, revoking nothing.
+fn crl_of(p: &Pki, this: (i32, u8, u8), next: (i32, u8, u8)) -> String {
+    let crl = CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(this.0, this.1, this.2),
+        next_update: rcgen::date_time_ymd(next.0, next.1, next.2),
+        crl_number: SerialNumber::from(7u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![],
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&Issuer::from_params(&p.ca.params, &p.ca.key))
+    .unwrap();
+    crl.pem().unwrap()
+}
+
+/// Log lines of a refusal, as `texts` writes them for the peer "client.test".
+fn refusal_lines(pol: &PeerPolicy, r: Rejection) -> Vec<String> {
+    let ctx = texts::Ctx {
+        host: "client.test",
+        ip: "192.0.2.7",
+        session: "0x1".into(),
+        input_name: "in",
+        first_data: false,
+    };
+    texts::failure(pol, &TlsFailure::Rejected(r), None, &ctx)
+        .into_iter()
+        .map(|l| l.text)
+        .collect()
+}
+
+/// upstream imtcp-tls-gtls-crl/-ossl-crl: a CRL past its nextUpdate. No
+/// peer whose certificate is checked gets through on any host: gtls of
+/// current upstream refuses the listener, gtls on 8.2302/8.2504 starts it
+/// with a warning and refuses every peer (their drivers accept the peer: a
+/// deliberate difference), ossl fails the chain (OpenSSL's CRL time check).
+#[test]
+fn expired_crl_refuses_peers_on_every_host() {
+    let mut p = pki();
+    let file = p.dir.file("expired-crl.pem", &crl_of(&p, (2020, 1, 1), (2020, 2, 1)));
+    p.files.crl = Some(file.clone());
+    for host in [HostFamily::V2302, HostFamily::V2504, HostFamily::Master] {
+        // gtls
+        let pol = |auth| PeerPolicy { host, ..policy(auth) };
+        let r = TlsServer::new(Driver::Gtls, &p.files, pol(AuthMode::CertValid), None);
+        if host == HostFamily::Master {
+            let e = r.unwrap_err();
+            assert_eq!(e.code, rsyslog_ffi::ret::CRL_INVALID);
+            assert_eq!(e.lines[0].text, format!("CRL '{file}' has expired"));
+        } else {
+            let (s, w) = r.unwrap();
+            assert!(
+                w.iter()
+                    .any(|l| l.code == rsyslog_ffi::ret::CRL_INVALID && l.text.contains(&file)),
+                "{w:?}"
+            );
+            assert_eq!(
+                rejection(with_cert(&p, &s, &client_spec("client.test"))),
+                Rejection::CrlExpired
+            );
+            // As current upstream's gtls: in every mode.
+            let (s, _) = TlsServer::new(Driver::Gtls, &p.files, pol(AuthMode::Anon), None).unwrap();
+            assert_eq!(
+                rejection(exchange(&s, client_config(&p, None, BOTH), b"x\n")),
+                Rejection::CrlExpired
+            );
+            let lines = refusal_lines(&pol(AuthMode::CertValid), Rejection::CrlExpired);
+            assert_eq!(
+                lines[0],
+                "CRL has expired (nextUpdate passed), rejecting peer 'client.test'"
+            );
+        }
+        // ossl
+        let pol = |auth| PeerPolicy {
+            driver: Driver::Ossl,
+            host,
+            ..policy(auth)
+        };
+        let (s, _) = TlsServer::new(Driver::Ossl, &p.files, pol(AuthMode::CertValid), None).unwrap();
+        let r = rejection(with_cert(&p, &s, &client_spec("client.test")));
+        assert_eq!(r, Rejection::Chain(ChainError::CrlExpired), "{host:?}");
+        let lines = refusal_lines(&pol(AuthMode::CertValid), r);
+        // The verify callback names the peer on current upstream only.
+        let peer = if host == HostFamily::Master { "client.test" } else { "" };
+        assert!(
+            lines[0].ends_with(&format!("err 12:CRL has expired - peer '{peer}'")),
+            "{lines:?}"
+        );
+        // Anon: OpenSSL verifies nothing.
+        let (s, _) = TlsServer::new(Driver::Ossl, &p.files, pol(AuthMode::Anon), None).unwrap();
+        assert!(exchange(&s, client_config(&p, None, BOTH), b"x\n").is_ok());
+    }
+    // A current CRL in the same file after the expired one: OpenSSL uses the
+    // current one; GnuTLS reads the first.
+    p.files.crl = Some(p.dir.file(
+        "two-crls.pem",
+        &format!(
+            "{}{}",
+            crl_of(&p, (2020, 1, 1), (2020, 2, 1)),
+            crl_of(&p, (2024, 1, 1), (2090, 1, 1))
+        ),
+    ));
+    let ossl = PeerPolicy {
+        driver: Driver::Ossl,
+        ..policy(AuthMode::CertValid)
+    };
+    let (s, _) = TlsServer::new(Driver::Ossl, &p.files, ossl, None).unwrap();
+    assert!(with_cert(&p, &s, &client_spec("client.test")).is_ok());
+    let (s, _) = TlsServer::new(Driver::Gtls, &p.files, policy(AuthMode::CertValid), None).unwrap();
+    assert_eq!(
+        rejection(with_cert(&p, &s, &client_spec("client.test"))),
+        Rejection::CrlExpired
+    );
+}
+
+/// The upstream testbench's CRLs are version 1 (`openssl ca -gencrl`):
+/// their dates count as well.
+#[test]
+fn expired_version_1_crl_refuses_peers() {
+    let mut p = pki();
+    let crl = openssl_v1_crl(
+        &p,
+        "",
+        &[
+            "-crl_lastupdate",
+            "20200101000000Z",
+            "-crl_nextupdate",
+            "20200102000000Z",
+        ],
+    );
+    p.files.crl = Some(crl.to_string_lossy().into_owned());
+    let (s, _) = TlsServer::new(Driver::Gtls, &p.files, policy(AuthMode::CertValid), None).unwrap();
+    assert_eq!(
+        rejection(with_cert(&p, &s, &client_spec("client.test"))),
+        Rejection::CrlExpired
+    );
+    let ossl = PeerPolicy {
+        driver: Driver::Ossl,
+        ..policy(AuthMode::CertValid)
+    };
+    let (s, _) = TlsServer::new(Driver::Ossl, &p.files, ossl, None).unwrap();
+    assert_eq!(
+        rejection(with_cert(&p, &s, &client_spec("client.test"))),
+        Rejection::Chain(ChainError::CrlExpired)
+    );
+    let master = PeerPolicy {
+        host: HostFamily::Master,
+        ..policy(AuthMode::CertValid)
+    };
+    assert_eq!(
+        TlsServer::new(Driver::Gtls, &p.files, master, None).unwrap_err().code,
+        rsyslog_ffi::ret::CRL_INVALID
+    );
+}
+
+/// A CRL that was current when the listener started and expires later:
+/// the peers after its nextUpdate are refused (gtls: every peer, as current
+/// upstream checks per handshake; ossl: in the chain check).
+#[test]
+fn crl_expiring_after_startup_refuses_later_peers() {
+    let mut p = pki();
+    p.files.crl = Some(p.dir.file("crl.pem", &crl_of(&p, (2024, 1, 1), (2090, 1, 1))));
+    let (l, _) = leaf(&p.ca, &client_spec("client.test"));
+    let before = UnixTime::since_unix_epoch(std::time::Duration::from_secs(3_000_000_000)); // 2065
+    let after = UnixTime::since_unix_epoch(std::time::Duration::from_secs(4_000_000_000)); // 2096
+    for host in [HostFamily::V2504, HostFamily::Master] {
+        for (driver, want) in [
+            (Driver::Gtls, Rejection::CrlExpired),
+            (Driver::Ossl, Rejection::Chain(ChainError::CrlExpired)),
+        ] {
+            let pol = PeerPolicy {
+                driver,
+                host,
+                ..policy(AuthMode::CertValid)
+            };
+            let (s, _) = TlsServer::new(driver, &p.files, pol, None).unwrap();
+            let certs = std::slice::from_ref(&l.der);
+            assert!(s.check.check(Some(certs), before).is_ok(), "{driver:?} {host:?}");
+            assert_eq!(s.check.check(Some(certs), after), Err(want), "{driver:?} {host:?}");
+        }
+    }
+}
+
+/// A CRL before its thisUpdate: current upstream's gtls refuses the
+/// listener; OpenSSL fails the chain (error 11).
+#[test]
+fn crl_not_yet_valid() {
+    let mut p = pki();
+    let file = p.dir.file("future-crl.pem", &crl_of(&p, (2090, 1, 1), (2091, 1, 1)));
+    p.files.crl = Some(file.clone());
+    let master = PeerPolicy {
+        host: HostFamily::Master,
+        ..policy(AuthMode::CertValid)
+    };
+    let e = TlsServer::new(Driver::Gtls, &p.files, master, None).unwrap_err();
+    assert_eq!(e.code, rsyslog_ffi::ret::CRL_INVALID);
+    assert_eq!(
+        e.lines[0].text,
+        format!("CRL '{file}' is not yet valid (thisUpdate is in the future)")
+    );
+    for host in [HostFamily::V2504, HostFamily::Master] {
+        let pol = PeerPolicy {
+            driver: Driver::Ossl,
+            host,
+            ..policy(AuthMode::CertValid)
+        };
+        let (s, _) = TlsServer::new(Driver::Ossl, &p.files, pol.clone(), None).unwrap();
+        let r = rejection(with_cert(&p, &s, &client_spec("client.test")));
+        assert_eq!(r, Rejection::Chain(ChainError::CrlNotYetValid));
+        assert!(refusal_lines(&pol, r)[0].contains("err 11:CRL is not yet valid"));
+    }
+}
+
+/// ossl x509/name on current upstream (upstream imtcp-tls-ossl-x509name-
+/// wildcard, -prioritize-san-cn-fallback, -prioritize-san-reject-cn): the
+/// subject line, then each DNS and IP SAN, then the CN (not with
+/// PrioritizeSAN when the certificate has a SAN), against permittedPeer
+/// with rsyslog's wildcards; 8.2302/8.2504 match the subject line or use
+/// OpenSSL's host check only, and refuse PrioritizeSAN.
+#[test]
+fn ossl_name_check_per_host() {
+    let p = pki();
+    let both = LeafSpec {
+        san: vec!["testbench.rsyslog.test"],
+        ..client_spec("rsyslog-client")
+    };
+    let cn_only = LeafSpec {
+        san: vec![],
+        ..client_spec("rsyslog-client")
+    };
+    let ip = LeafSpec {
+        san: vec!["192.0.2.7"],
+        ..client_spec("rsyslog-client")
+    };
+    // (certificate, permittedPeer, PrioritizeSAN, 8.2504 accepts, current upstream accepts)
+    let cases: &[(&LeafSpec, &str, bool, bool, bool)] = &[
+        (&both, "*.rsyslog.test", false, false, true),
+        (&both, "rsyslog-client", false, false, true),
+        (&both, "testbench.rsyslog.test", false, true, true),
+        (&both, "TESTBENCH.rsyslog.test", false, true, true),
+        (&both, "*.example.test", false, false, false),
+        (&both, "rsyslog-client", true, false, false),
+        (&both, "*.rsyslog.test", true, false, true),
+        (&both, "testbench.rsyslog.test", true, false, true),
+        (&cn_only, "rsyslog-client", true, false, true),
+        (&cn_only, "rsyslog-client", false, true, true),
+        (&ip, "192.0.2.7", false, false, true),
+    ];
+    for (spec, permitted, prio, old_ok, new_ok) in cases {
+        for (host, ok) in [(HostFamily::V2504, *old_ok), (HostFamily::Master, *new_ok)] {
+            let pol = PeerPolicy {
+                driver: Driver::Ossl,
+                host,
+                prioritize_san: *prio,
+                permitted: vec![permitted.to_string()],
+                ..policy(AuthMode::Name)
+            };
+            let what = format!(
+                "{host:?}: {permitted} vs {:?}/{:?}, prioritizeSAN {prio}",
+                spec.cn, spec.san
+            );
+            let s = match TlsServer::new(Driver::Ossl, &p.files, pol, None) {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    // 8.2302/8.2504's ossl driver has no PrioritizeSAN.
+                    assert!(*prio && host < HostFamily::Master, "{what}: {e:?}");
+                    assert_eq!(e.code, rsyslog_ffi::ret::VALUE_NOT_SUPPORTED);
+                    continue;
+                }
+            };
+            assert_eq!(with_cert(&p, &s, spec).is_ok(), ok, "{what}");
+        }
+    }
+    // What the refusal lists, per host.
+    let refused = |host, prio| {
+        let pol = PeerPolicy {
+            driver: Driver::Ossl,
+            host,
+            prioritize_san: prio,
+            permitted: vec!["nobody".into()],
+            ..policy(AuthMode::Name)
+        };
+        let (s, _) = TlsServer::new(Driver::Ossl, &p.files, pol.clone(), None).unwrap();
+        let r = rejection(with_cert(&p, &s, &ip));
+        refusal_lines(&pol, r).remove(0)
+    };
+    let head =
+        "net_ossl:TLS session terminated with remote syslog server: peer name not authorized, not permitted to talk to";
+    assert_eq!(
+        refused(HostFamily::V2504, false),
+        format!("{head} name: /CN=rsyslog-client; ")
+    );
+    assert_eq!(
+        refused(HostFamily::Master, false),
+        format!("{head} name: /CN=rsyslog-client; IPaddress: 192.0.2.7; CN: rsyslog-client; ")
+    );
+    assert_eq!(
+        refused(HostFamily::Master, true),
+        format!("{head} name: /CN=rsyslog-client; IPaddress: 192.0.2.7; ")
+    );
+}
+
+/// upstream imtcp-tls-ossl-error-ca (current upstream): the failed load
+/// names the file, then the driver's line names it too.
+#[test]
+fn ossl_setup_errors_of_current_upstream_name_the_file() {
+    let p = pki();
+    let master = PeerPolicy {
+        driver: Driver::Ossl,
+        host: HostFamily::Master,
+        ..policy(AuthMode::CertValid)
+    };
+    let mut f = p.files.clone();
+    f.ca = Some("/nonexistent/ca.pem".into());
+    let e = TlsServer::new(Driver::Ossl, &f, master.clone(), None).unwrap_err();
+    assert_eq!(e.code, rsyslog_ffi::ret::TLS_CERT_ERR);
+    assert!(
+        e.lines[0].text.starts_with(
+            "SSL_CTX_load_verify_locations: CA load failed for '/nonexistent/ca.pem'. OpenSSL Error Stack: "
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.lines[1]
+            .text
+            .starts_with("Error: CA certificate '/nonexistent/ca.pem' could not be accessed. Check at least:"),
+        "{e:?}"
+    );
+    // The key is loaded before the certificate: with both broken, the key is named.
+    let mut f = p.files.clone();
+    f.cert = Some(p.dir.file("bad-cert.pem", "not a certificate\n"));
+    f.key = Some(p.dir.file("bad-key.pem", "not a key\n"));
+    let e = TlsServer::new(Driver::Ossl, &f, master.clone(), None).unwrap_err();
+    assert_eq!(e.code, rsyslog_ffi::ret::TLS_KEY_ERR);
+    assert!(e.lines[0]
+        .text
+        .starts_with("SSL_CTX_use_PrivateKey_file: private key load failed for '"));
+    assert!(e.lines[1].text.starts_with("Error: Key could not be accessed."));
+    // 8.2504: the certificate first, and the texts without the file.
+    let old = PeerPolicy {
+        host: HostFamily::V2504,
+        ..master.clone()
+    };
+    let e = TlsServer::new(Driver::Ossl, &f, old, None).unwrap_err();
+    assert!(e.lines[0]
+        .text
+        .starts_with("Error: Certificate file could not be accessed."));
+    // Current upstream's ossl driver has PrioritizeSAN.
+    let san = PeerPolicy {
+        prioritize_san: true,
+        ..master
+    };
+    assert!(TlsServer::new(Driver::Ossl, &p.files, san, None).is_ok());
 }

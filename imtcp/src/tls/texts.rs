@@ -6,10 +6,11 @@
 
 use super::chain::ChainError;
 use super::identity::CertInfo;
-use super::peer::{AuthMode, Rejection};
+use super::peer::{AuthMode, PeerPolicy, Rejection};
 use super::session::TlsFailure;
 use super::Driver;
 use rsyslog_ffi::abi::RsRetVal;
+use rsyslog_ffi::host::HostFamily;
 use rsyslog_ffi::ret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,15 +166,28 @@ fn openssl_verify_error(c: &ChainError, info: Option<&CertInfo>) -> (u32, String
         ChainError::Revoked => (23, "certificate revoked".into()),
         ChainError::TooDeep { .. } => (22, "certificate chain too long".into()),
         ChainError::Purpose => (26, "unsupported certificate purpose".into()),
+        ChainError::CrlNotYetValid => (11, "CRL is not yet valid".into()),
+        ChainError::CrlExpired => (12, "CRL has expired".into()),
         ChainError::Invalid(e) => (7, format!("certificate signature failure ({e})")),
     }
 }
 
-/// The lines for a session that ends in failure.
-pub fn failure(driver: Driver, f: &TlsFailure, info: Option<&CertInfo>, auth: AuthMode, ctx: &Ctx<'_>) -> Vec<LogLine> {
-    match driver {
-        Driver::Ossl => ossl_failure(f, info, ctx),
-        Driver::Gtls | Driver::Mbedtls => gtls_failure(f, info, auth, ctx),
+/// The lines for a session that ends in failure, for the driver and host
+/// of `policy`.
+pub fn failure(policy: &PeerPolicy, f: &TlsFailure, info: Option<&CertInfo>, ctx: &Ctx<'_>) -> Vec<LogLine> {
+    match policy.driver {
+        Driver::Ossl => ossl_failure(f, info, policy.host, ctx),
+        Driver::Gtls | Driver::Mbedtls => gtls_failure(f, info, policy.auth, ctx),
+    }
+}
+
+/// The peer the ossl verify callback names: current upstream the remote
+/// host, 8.2302/8.2504 nobody (it looks at the listener's socket).
+fn verify_peer<'a>(host: HostFamily, ctx: &Ctx<'a>) -> &'a str {
+    if host >= HostFamily::Master {
+        ctx.host
+    } else {
+        ""
     }
 }
 
@@ -186,6 +200,16 @@ fn gtls_failure(f: &TlsFailure, info: Option<&CertInfo>, auth: AuthMode, ctx: &C
             format!("GnuTLS handshake retry returned error: {words}\n")
         };
         vec![err(ret::TLS_HANDSHAKE_ERR, text), ctx.closing(ret::TLS_HANDSHAKE_ERR)]
+    };
+    // nsd_gtls.c of current upstream, before any check of the peer.
+    let crl_expired = || {
+        vec![
+            err(
+                ret::CRL_INVALID,
+                format!("CRL has expired (nextUpdate passed), rejecting peer '{host}'"),
+            ),
+            ctx.closing(ret::CRL_INVALID),
+        ]
     };
     let invalid = |why: &str, code: RsRetVal| {
         vec![
@@ -229,6 +253,7 @@ fn gtls_failure(f: &TlsFailure, info: Option<&CertInfo>, auth: AuthMode, ctx: &C
                 ChainError::TooDeep { .. } | ChainError::Invalid(_) => {
                     invalid("GnuTLS returned no specific reason", ret::CERT_INVALID)
                 }
+                ChainError::CrlExpired | ChainError::CrlNotYetValid => crl_expired(),
                 ChainError::NotYetValid => vec![
                     err(
                         ret::CERT_NOT_YET_ACTIVE,
@@ -269,12 +294,14 @@ fn gtls_failure(f: &TlsFailure, info: Option<&CertInfo>, auth: AuthMode, ctx: &C
                 ),
                 ctx.closing(ret::INVALID_FINGERPRINT),
             ],
+            Rejection::CrlExpired => crl_expired(),
         },
     }
 }
 
-fn ossl_failure(f: &TlsFailure, info: Option<&CertInfo>, ctx: &Ctx<'_>) -> Vec<LogLine> {
+fn ossl_failure(f: &TlsFailure, info: Option<&CertInfo>, family: HostFamily, ctx: &Ctx<'_>) -> Vec<LogLine> {
     let host = ctx.host;
+    let vpeer = verify_peer(family, ctx);
     let (issuer, subject) = info
         .map(|i| (i.issuer_oneline.as_str(), i.subject_oneline.as_str()))
         .unwrap_or_default();
@@ -298,26 +325,32 @@ fn ossl_failure(f: &TlsFailure, info: Option<&CertInfo>, ctx: &Ctx<'_>) -> Vec<L
             Rejection::NoCertificate => {
                 ossl_handshake_failed(ctx, "error:0A0000C7:SSL routines::peer did not return a certificate")
             }
+            // Not made for ossl (its CRL time is part of the chain check).
+            Rejection::CrlExpired => ossl_failure(
+                &TlsFailure::Rejected(Rejection::Chain(ChainError::CrlExpired)),
+                info,
+                family,
+                ctx,
+            ),
             Rejection::Chain(c) => {
                 let (n, why) = openssl_verify_error(c, info);
                 let first = match c {
-                    // The verify callback's peer is the listener's: always empty.
                     ChainError::Expired => err(
                         ret::CERT_EXPIRED,
                         format!(
-                            "Certificate EXPIRED at depth: 0 \n\tissuer  = {issuer}\n\tsubject = {subject}\n\terr {n}:{why}\n\tnot permitted to talk to peer '', certificate invalid: certificate expired"
+                            "Certificate EXPIRED at depth: 0 \n\tissuer  = {issuer}\n\tsubject = {subject}\n\terr {n}:{why}\n\tnot permitted to talk to peer '{vpeer}', certificate invalid: certificate expired"
                         ),
                     ),
                     ChainError::Revoked => err(
                         ret::CERT_REVOKED,
                         format!(
-                            "Certificate REVOKED at depth: 0 \n\tissuer  = {issuer}\n\tsubject = {subject}\n\terr {n}:{why}\n\tnot permitted to talk to peer '', certificate invalid: certificate revoked"
+                            "Certificate REVOKED at depth: 0 \n\tissuer  = {issuer}\n\tsubject = {subject}\n\terr {n}:{why}\n\tnot permitted to talk to peer '{vpeer}', certificate invalid: certificate revoked"
                         ),
                     ),
                     _ => err(
                         ret::NO_ERRCODE,
                         format!(
-                            "Certificate error at depth: 0 \n\tissuer  = {issuer}\n\tsubject = {subject}\n\terr {n}:{why} - peer ''"
+                            "Certificate error at depth: 0 \n\tissuer  = {issuer}\n\tsubject = {subject}\n\terr {n}:{why} - peer '{vpeer}'"
                         ),
                     ),
                 };
@@ -329,7 +362,7 @@ fn ossl_failure(f: &TlsFailure, info: Option<&CertInfo>, ctx: &Ctx<'_>) -> Vec<L
                 let mut v = vec![err(
                     ret::NO_ERRCODE,
                     format!(
-                        "Certificate error at depth: 0 \n\tissuer  = {issuer}\n\tsubject = {subject}\n\terr 7:certificate signature failure - peer ''"
+                        "Certificate error at depth: 0 \n\tissuer  = {issuer}\n\tsubject = {subject}\n\terr 7:certificate signature failure - peer '{vpeer}'"
                     ),
                 )];
                 v.extend(ossl_handshake_failed(ctx, "error:0A000086:SSL routines::certificate verify failed"));
@@ -339,7 +372,7 @@ fn ossl_failure(f: &TlsFailure, info: Option<&CertInfo>, ctx: &Ctx<'_>) -> Vec<L
                 warning(
                     ret::INVALID_FINGERPRINT,
                     format!(
-                        "net_ossl:TLS session terminated with remote syslog server: peer name not authorized, not permitted to talk to name: {names}; "
+                        "net_ossl:TLS session terminated with remote syslog server: peer name not authorized, not permitted to talk to {names}"
                     ),
                 ),
                 ctx.closing(ret::INVALID_FINGERPRINT),
@@ -365,17 +398,18 @@ fn ossl_failure(f: &TlsFailure, info: Option<&CertInfo>, ctx: &Ctx<'_>) -> Vec<L
 }
 
 /// permitExpiredCerts="warn" let an expired certificate through.
-pub fn expired_warning(driver: Driver, info: Option<&CertInfo>, host: &str) -> Vec<LogLine> {
+pub fn expired_warning(driver: Driver, family: HostFamily, info: Option<&CertInfo>, host: &str) -> Vec<LogLine> {
     match driver {
         Driver::Ossl => {
             let (issuer, subject) = info
                 .map(|i| (i.issuer_oneline.as_str(), i.subject_oneline.as_str()))
                 .unwrap_or_default();
+            let vpeer = if family >= HostFamily::Master { host } else { "" };
             vec![
                 warning(
                     ret::CERT_EXPIRED,
                     format!(
-                        "Certificate EXPIRED warning at depth: 0 \n\tissuer  = {issuer}\n\tsubject = {subject}\n\terr 10:certificate has expired peer ''"
+                        "Certificate EXPIRED warning at depth: 0 \n\tissuer  = {issuer}\n\tsubject = {subject}\n\terr 10:certificate has expired peer '{vpeer}'"
                     ),
                 ),
                 warning(
