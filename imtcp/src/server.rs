@@ -392,14 +392,16 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
     };
     let ns = cfg.settings.network_namespace.as_deref().filter(|n| !n.is_empty());
     let bind_address = cfg.address.as_deref().unwrap_or("**UNSPECIFIED**");
-    let bind_all = || {
+    let max_listeners = cfg.settings.max_listeners;
+    // Owns what it uses: inside a namespace it runs on a thread of its own.
+    let bind_all = move || {
         let mut socks = Vec::new();
         let mut bound_port = port;
         let mut failure = None;
         for mut a in addrs {
             // tcpsrv.c addTcpLstn: an input holds at most maxListeners sockets;
             // the first one over the limit ends the setup of the input.
-            if socks.len() as i64 >= cfg.settings.max_listeners {
+            if socks.len() as i64 >= max_listeners {
                 failure = Some(ret::MAX_LSTN_REACHED);
                 break;
             }
@@ -431,7 +433,7 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
             Err(e) => {
                 let (verb, err) = match e {
                     rsyslog_ffi::sys::NetnsError::Open(e) => ("open", e),
-                    rsyslog_ffi::sys::NetnsError::Enter(e) => ("change to", e),
+                    rsyslog_ffi::sys::NetnsError::Enter(e) | rsyslog_ffi::sys::NetnsError::Spawn(e) => ("change to", e),
                 };
                 log_error(
                     err.raw_os_error().unwrap_or(0),
