@@ -32,7 +32,7 @@ use crate::decompress::{self, Fault, Inflater, WindowBudget};
 use crate::framing::{Event, Framer, FramingConfig, FramingError, StartRegex};
 use crate::texts::{PeerName, Wording};
 use crate::tls::{self, Feed, TlsServer, TlsSession};
-use rsyslog_ffi::abi::{NEEDS_PARSING, PARSE_HOSTNAME};
+use rsyslog_ffi::abi::{NEEDS_PARSING, NO_LEGACY_Z_DECOMPRESS, PARSE_HOSTNAME};
 use rsyslog_ffi::log::{log_error, log_msg, LOG_INFO, LOG_WARNING};
 use rsyslog_ffi::module::InputThread;
 use rsyslog_ffi::obj::interfaces;
@@ -40,7 +40,7 @@ use rsyslog_ffi::sys::{Epoll, EventFd};
 use rsyslog_ffi::{ret, Batch, ConfPtr, FlowControl, Msg, Prop, Ratelimit, RsError, RsResult, Ruleset, StatsObj};
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 use std::collections::{HashMap, VecDeque};
-use std::ffi::CString;
+use std::ffi::{c_int, CString};
 use std::io::{ErrorKind, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
@@ -84,6 +84,21 @@ pub struct Input {
     byte_counters: bool,
     /// The host tcpsrv.c's words for what is logged about peers.
     words: Wording,
+    /// `msgFlags` of the messages this input submits.
+    msg_flags: c_int,
+}
+
+/// The `msgFlags` of a message from an input: to be parsed, host name
+/// included; on current upstream, a message from a stream-decompressed
+/// session also gets NO_LEGACY_Z_DECOMPRESS (as its tcps_sess.c sets it), so
+/// one that begins with `z` is not decompressed a second time by the parser.
+/// 8.2302 and 8.2504 have no such flag.
+fn message_flags(stream_decompressed: bool, family: rsyslog_ffi::host::HostFamily) -> c_int {
+    let mut f = NEEDS_PARSING | PARSE_HOSTNAME;
+    if stream_decompressed && family >= rsyslog_ffi::host::HostFamily::Master {
+        f |= NO_LEGACY_Z_DECOMPRESS;
+    }
+    f
 }
 
 /// How often the dispatcher looks for handshakes past their time.
@@ -162,7 +177,8 @@ impl Input {
                 cfg.ratelimit_burst.clamp(0, u32::MAX as i64) as u32,
             )?,
         };
-        let master = rsyslog_ffi::host::host().family >= rsyslog_ffi::host::HostFamily::Master;
+        let family = rsyslog_ffi::host::host().family;
+        let master = family >= rsyslog_ffi::host::HostFamily::Master;
         let byte_counters = master || cfg.settings.compression.stream;
         let counters: &[&str] = if byte_counters {
             &LISTENER_COUNTERS_MASTER
@@ -240,6 +256,7 @@ impl Input {
             zstd_budget,
             byte_counters,
             words,
+            msg_flags: message_flags(inflate.is_some(), family),
         })
     }
 
@@ -903,7 +920,7 @@ impl Peer {
         } else {
             FlowControl::NoDelay
         });
-        m.set_flags(NEEDS_PARSING | PARSE_HOSTNAME);
+        m.set_flags(self.input.msg_flags);
         m.set_rcv_from(&self.fqdn);
         m.set_rcv_from_ip(&self.ip);
         if let Some(p) = &self.port {
@@ -1688,8 +1705,21 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
 
 #[cfg(test)]
 mod tests {
-    use super::SessionSlots;
+    use super::{message_flags, SessionSlots};
+    use rsyslog_ffi::host::HostFamily;
     use std::sync::Arc;
+
+    #[test]
+    fn only_current_upstream_gets_the_no_legacy_z_flag_and_only_for_stream_inputs() {
+        // Values of runtime/msg.h: NEEDS_PARSING 0x010, PARSE_HOSTNAME 0x020,
+        // NO_LEGACY_Z_DECOMPRESS 0x400 (current upstream only).
+        for family in [HostFamily::V2302, HostFamily::V2504, HostFamily::Master] {
+            assert_eq!(message_flags(false, family), 0x030, "{family:?}");
+        }
+        assert_eq!(message_flags(true, HostFamily::V2302), 0x030);
+        assert_eq!(message_flags(true, HostFamily::V2504), 0x030);
+        assert_eq!(message_flags(true, HostFamily::Master), 0x430);
+    }
 
     #[test]
     fn slots_stop_at_max_and_come_back_on_release() {
