@@ -765,6 +765,10 @@ impl Session {
                     Event::Frame(f) => peer.submit(f, &now, batch),
                     Event::Error(e) => peer.framing_error(&e, sid),
                 });
+                if z.take_released() {
+                    // Current upstream's debug line (its tests wait for it); the session stays open.
+                    rsyslog_ffi::log::debug("imtcp", "imtcp: released zlib decoder after stream completion");
+                }
                 Took::Open
             }
             Err(f) => {
