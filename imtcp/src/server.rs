@@ -161,15 +161,20 @@ impl Input {
     pub fn new(cfg: InputConfig, ruleset: Option<Ruleset>, acl: Option<Acl>, conf: ConfPtr) -> RsResult<Input> {
         let name = Prop::new(cfg.name.as_bytes())?;
         let words = Wording::of_host();
+        let family = rsyslog_ffi::host::host().family;
+        let master = family >= rsyslog_ffi::host::HostFamily::Master;
         let ratelimit = match &cfg.ratelimit_name {
             // A named ratelimit() object (hosts that have them; checked at activation).
-            Some(n) => Ratelimit::from_config(conf, n, "imtcp", None).map_err(|e| {
+            // rsyslog itself logs why the name could not be used ("ratelimit config
+            // '…' not found"); imtcp.c then gives up the listener with this line.
+            Some(n) => Ratelimit::from_config(conf, n, words.ratelimiter_name(), None).map_err(|e| {
                 RsError::new(
-                    e.code,
-                    format!("imtcp: input '{}': ratelimit.name '{n}' could not be used", cfg.name),
+                    ret::NO_ERRCODE,
+                    format!("imtcp: error {} trying to add listener", e.code),
                 )
             })?,
-            // rsyslog 8.2302/8.2504 name this ratelimiter "tcperver" (sic), current upstream "tcpsrv".
+            // rsyslog 8.2302/8.2504 name this ratelimiter "tcperver" (sic), current upstream "tcpsrv"
+            // (the named one too).
             None => Ratelimit::new(
                 words.ratelimiter_name(),
                 None,
@@ -177,8 +182,6 @@ impl Input {
                 cfg.ratelimit_burst.clamp(0, u32::MAX as i64) as u32,
             )?,
         };
-        let family = rsyslog_ffi::host::host().family;
-        let master = family >= rsyslog_ffi::host::HostFamily::Master;
         let byte_counters = master || cfg.settings.compression.stream;
         let counters: &[&str] = if byte_counters {
             &LISTENER_COUNTERS_MASTER
