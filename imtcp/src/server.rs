@@ -770,7 +770,7 @@ impl Session {
                 });
                 if z.take_released() {
                     // Current upstream's debug line (its tests wait for it); the session stays open.
-                    rsyslog_ffi::log::debug("imtcp", "imtcp: released zlib decoder after stream completion");
+                    rsyslog_ffi::log::debug("imtcp", "released zlib decoder after stream completion");
                 }
                 Took::Open
             }
