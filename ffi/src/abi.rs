@@ -233,6 +233,10 @@ pub struct multi_submit_t {
 pub const MSG_FLAGS_OFFSET: usize = 88;
 pub const NEEDS_PARSING: c_int = 0x010;
 pub const PARSE_HOSTNAME: c_int = 0x020;
+/// Current upstream only (runtime/msg.h): the parser skips its legacy
+/// single-message decompression of a message that begins with `z`. 8.2302
+/// and 8.2504 have no such flag (the bit is unused there).
+pub const NO_LEGACY_Z_DECOMPRESS: c_int = 0x400;
 
 /// Byte offset of `int bShallStop` in `thrdInfo_t`.
 pub const THRD_SHALL_STOP_OFFSET: usize = 92;

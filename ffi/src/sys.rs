@@ -249,26 +249,37 @@ pub enum NetnsError {
     Open(std::io::Error),
     /// `setns(CLONE_NEWNET)` failed.
     Enter(std::io::Error),
+    /// No thread could be started to enter it.
+    Spawn(std::io::Error),
 }
 
 /// Runs `f` on a short-lived thread that has joined the named network
 /// namespace (`/var/run/netns/<name>`, as `ip netns add` creates it); sockets
 /// `f` creates belong to that namespace for their whole life. The calling
-/// thread's namespace is never changed, so nothing has to be restored.
-pub fn in_network_namespace<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> Result<T, NetnsError> {
+/// thread's namespace is never changed, so nothing has to be restored and a
+/// failure cannot leave the caller (rsyslogd's main thread) in another
+/// namespace. The thread is spawned with `thread::Builder` and joined, not in
+/// a `thread::scope`: a scope registers the calling thread with the Rust
+/// runtime, an allocation that rsyslogd's main thread keeps until it exits
+/// (valgrind reports it as possibly lost).
+pub fn in_network_namespace<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, NetnsError> {
     let path = std::path::Path::new("/var/run/netns").join(name);
     let ns = std::fs::File::open(&path).map_err(NetnsError::Open)?;
-    std::thread::scope(|scope| {
-        let worker = scope.spawn(move || {
-            // SAFETY: `ns` is an open descriptor for the whole call; setns only affects this thread.
+    let worker = std::thread::Builder::new()
+        .name("rs:netns".into())
+        .spawn(move || {
+            // SAFETY: `ns` is an open descriptor owned by this closure; setns only affects this thread.
             cvt(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) }).map_err(NetnsError::Enter)?;
             Ok(f())
-        });
-        match worker.join() {
-            Ok(r) => r,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    })
+        })
+        .map_err(NetnsError::Spawn)?;
+    match worker.join() {
+        Ok(r) => r,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 /// `fnmatch(pattern, name, FNM_NOESCAPE | FNM_CASEFOLD) == 0`: the match rsyslog's

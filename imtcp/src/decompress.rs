@@ -253,7 +253,8 @@ fn window_log_max(limit: u64) -> Option<u32> {
 }
 
 enum Engine {
-    Zlib(Box<flate2::Decompress>),
+    /// `None` once the stream ended and the decoder was released.
+    Zlib(Option<Box<flate2::Decompress>>),
     Zstd(Box<Zstd>),
 }
 
@@ -297,12 +298,15 @@ pub struct Inflater {
     busy: bool,
     /// A fault found after the output of the same decoder call: reported by the next call.
     deferred: Option<String>,
+    /// The zlib stream reached its end marker with nothing after it and its
+    /// decoder was released (reported once by [`Inflater::take_released`]).
+    released: bool,
 }
 
 impl Inflater {
     pub fn new(driver: Driver, limits: Limits, budget: Option<Arc<WindowBudget>>) -> Result<Inflater, Fault> {
         let engine = match driver {
-            Driver::Zlib => Engine::Zlib(Box::new(flate2::Decompress::new(true))),
+            Driver::Zlib => Engine::Zlib(Some(Box::new(flate2::Decompress::new(true)))),
             Driver::Zstd => {
                 let mut ctx = zstd::zstd_safe::DCtx::try_create()
                     .ok_or_else(|| Fault::invalid("zstd context allocation failed"))?;
@@ -332,6 +336,7 @@ impl Inflater {
             this_receive: 0,
             busy: false,
             deferred: None,
+            released: false,
         })
     }
 
@@ -430,7 +435,10 @@ impl Inflater {
     fn step(&mut self, out: &mut [u8]) -> Result<usize, String> {
         let avail = &self.input[self.pos..];
         match &mut self.engine {
-            Engine::Zlib(z) => {
+            Engine::Zlib(slot) => {
+                let Some(z) = slot.as_mut() else {
+                    return Ok(0);
+                };
                 let (in0, out0) = (z.total_in(), z.total_out());
                 let r = z.decompress(avail, out, flate2::FlushDecompress::Sync);
                 let used = (z.total_in() - in0) as usize;
@@ -446,6 +454,12 @@ impl Inflater {
                 };
                 if st == flate2::Status::StreamEnd {
                     self.state = State::Ended;
+                    // As current upstream: the decoder is freed at once unless bytes
+                    // follow the end marker (a fault, reported by the next call).
+                    if self.pos == self.input.len() {
+                        *slot = None;
+                        self.released = true;
+                    }
                 } else if used == 0 && made == 0 && !avail.is_empty() {
                     return Err("zlib inflate made no progress".into());
                 }
@@ -493,6 +507,12 @@ impl Inflater {
                 Ok(made)
             }
         }
+    }
+
+    /// True once after a zlib stream reached its end marker and its decoder
+    /// was released (current upstream writes a debug line at that moment).
+    pub fn take_released(&mut self) -> bool {
+        std::mem::take(&mut self.released)
     }
 
     /// The connection ended. A stream that began and did not reach its end
@@ -660,6 +680,57 @@ mod tests {
                 assert_eq!(f.detail, format!("data after end of {} stream", d.name()));
             }
         }
+    }
+
+    #[test]
+    fn a_zlib_decoder_is_released_once_at_a_clean_end() {
+        let m = messages(20);
+        let wire = zlib(&[&m], 6, true);
+        let mut buf = vec![0u8; SLICE];
+        for chunk in [1, 7, wire.len()] {
+            let mut inf = inflater(Driver::Zlib, DEFAULTS);
+            let (mut out, mut released) = (Vec::new(), 0);
+            for (i, c) in wire.chunks(chunk).enumerate() {
+                inf.begin_receive();
+                inf.push(c).unwrap();
+                while inf.busy() {
+                    let n = inf.next(&mut buf).unwrap();
+                    out.extend_from_slice(&buf[..n]);
+                    if inf.take_released() {
+                        released += 1;
+                        // Only in the receive that carried the end marker (the last one).
+                        assert_eq!(i, wire.chunks(chunk).count() - 1, "chunk {chunk}");
+                        assert_eq!(out, m, "chunk {chunk}: every message before the release");
+                    }
+                    if n == 0 {
+                        break;
+                    }
+                }
+            }
+            assert_eq!(released, 1, "chunk {chunk}");
+            assert!(!inf.take_released());
+            // The session stays usable: a byte after the end is the upstream fault, no new release.
+            inf.begin_receive();
+            inf.push(b"x").unwrap();
+            let f = inf.next(&mut buf).unwrap_err();
+            assert_eq!(f.detail, "data after end of zlib stream");
+            assert!(!inf.take_released());
+            assert_eq!(inf.finish(), Ok(()));
+        }
+        // Bytes after the end marker in the same receive: a fault, the decoder is not
+        // reported as released (current upstream logs only the fault).
+        let mut trailing = wire.clone();
+        trailing.push(b'x');
+        let mut inf = inflater(Driver::Zlib, DEFAULTS);
+        let (out, f) = run(&mut inf, &trailing, trailing.len(), SLICE, true);
+        assert_eq!(out, m);
+        assert_eq!(f.unwrap().detail, "data after end of zlib stream");
+        assert!(!inf.take_released());
+        // zstd has no such report (current upstream writes none for it).
+        let mut inf = inflater(Driver::Zstd, DEFAULTS);
+        let (out, f) = run(&mut inf, &zstd(&[&m], 3, None, true), 64, SLICE, true);
+        assert_eq!((out, f), (m, None));
+        assert!(!inf.take_released());
     }
 
     #[test]

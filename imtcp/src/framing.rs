@@ -529,8 +529,6 @@ impl Framer {
         }
     }
 
-    /// The peer closed the connection: a partial stuffed frame is submitted,
-    /// a partial counted frame is reported and dropped.
     /// Drops what is buffered of an incomplete frame without submitting it (the
     /// stream under the framing failed); the bytes dropped.
     pub fn abandon(&mut self) -> usize {
@@ -541,6 +539,9 @@ impl Framer {
         n
     }
 
+    /// The peer closed the connection: a partial stuffed frame is submitted,
+    /// a partial counted frame is reported and dropped, and with
+    /// `framing.delimiter.regex` the open frame is dropped.
     pub fn close(&mut self, out: &mut impl FnMut(Event<'_>)) {
         if self.state == State::AtStart {
             return;
@@ -548,12 +549,9 @@ impl Framer {
         match self.mode {
             Mode::Counting => out(Event::Error(FramingError::IncompleteFrame)),
             Mode::Stuffing if self.cfg.start_regex.is_some() => {
-                // Upstream keeps this frame until a next one starts, and loses it when the
-                // peer closes; ours submits it (without the LF of its last line).
-                if self.buf.last() == Some(&b'\n') {
-                    self.buf.pop();
-                }
-                Self::emit(&mut self.buf, out);
+                // As current upstream (tcps_sess.c): a regex frame ends only where the
+                // next one starts; the one still open when the peer closes is dropped
+                // without a word (its imtcp_framing_regex.sh expects exactly that).
                 self.cur_line = 0;
             }
             Mode::Stuffing => {
@@ -673,15 +671,37 @@ mod tests {
         };
         let all: &[u8] = b"<33>one\n<33>two xml-ish\n<test/>\n 12 not a count\n<33>three\n";
         let want = ok(&["<33>one", "<33>two xml-ish\n<test/>\n 12 not a count", "<33>three"]);
-        assert_eq!(run(cfg.clone(), &[all], true), want);
+        // The last frame ends only where a next header starts: the close drops it, as
+        // current upstream does (and its imtcp_framing_regex.sh expects).
+        assert_eq!(run(cfg.clone(), &[all], true), want[..2].to_vec());
+        assert_eq!(run(cfg.clone(), &[all], false), want[..2].to_vec());
         for cut in 1..all.len() {
             let (a, b) = all.split_at(cut);
+            assert_eq!(run(cfg.clone(), &[a, b], true), want[..2].to_vec(), "cut at {cut}");
+        }
+        let ended: Vec<u8> = [all, b"<33>next".as_slice()].concat();
+        assert_eq!(run(cfg.clone(), &[&ended], true), want);
+        for cut in 1..ended.len() {
+            let (a, b) = ended.split_at(cut);
             assert_eq!(run(cfg.clone(), &[a, b], true), want, "cut at {cut}");
         }
-        // The last frame waits for the next header; the close submits it (upstream loses it).
-        assert_eq!(run(cfg.clone(), &[all], false), want[..2].to_vec());
         // The first line of a frame never ends one, even if it matches again.
-        assert_eq!(run(cfg, &[b"<33>a<33>b\n<33>c"], true), ok(&["<33>a<33>b", "<33>c"]));
+        assert_eq!(
+            run(cfg.clone(), &[b"<33>a<33>b\n<33>c\n<33>"], true),
+            ok(&["<33>a<33>b", "<33>c"])
+        );
+        // A session that closes inside its first frame delivers nothing; a later one starts afresh.
+        let mut f = Framer::new(cfg);
+        let mut got = Vec::new();
+        let mut cb = |e: Event<'_>| {
+            if let Event::Frame(b) = e {
+                got.push(b.to_vec())
+            }
+        };
+        f.feed(b"<33>lost\nmore", &mut cb);
+        f.close(&mut cb);
+        f.feed(b"<33>x\n<33>y", &mut cb);
+        assert_eq!(got, vec![b"<33>x".to_vec()]);
     }
 
     #[test]
@@ -691,14 +711,14 @@ mod tests {
             start_regex: regex("^X", |l| l.first() == Some(&b'X')),
             ..FramingConfig::default()
         };
-        // 8 bytes without a matching line: the 9th byte submits them, with upstream's text.
+        // 8 bytes without a matching line: the 9th byte submits them, with upstream's text;
+        // the frame that "Xy" opens is still open at the close and dropped.
         assert_eq!(
             run(cfg.clone(), &[b"abc\ndefgh\nXy"], true),
             vec![
                 Err(FramingError::RegexOversize(9)),
                 Ok("abc\ndefg".to_string()),
                 Ok("h".to_string()),
-                Ok("Xy".to_string())
             ]
         );
         assert_eq!(

@@ -32,7 +32,7 @@ use crate::decompress::{self, Fault, Inflater, WindowBudget};
 use crate::framing::{Event, Framer, FramingConfig, FramingError, StartRegex};
 use crate::texts::{PeerName, Wording};
 use crate::tls::{self, Feed, TlsServer, TlsSession};
-use rsyslog_ffi::abi::{NEEDS_PARSING, PARSE_HOSTNAME};
+use rsyslog_ffi::abi::{NEEDS_PARSING, NO_LEGACY_Z_DECOMPRESS, PARSE_HOSTNAME};
 use rsyslog_ffi::log::{log_error, log_msg, LOG_INFO, LOG_WARNING};
 use rsyslog_ffi::module::InputThread;
 use rsyslog_ffi::obj::interfaces;
@@ -40,7 +40,7 @@ use rsyslog_ffi::sys::{Epoll, EventFd};
 use rsyslog_ffi::{ret, Batch, ConfPtr, FlowControl, Msg, Prop, Ratelimit, RsError, RsResult, Ruleset, StatsObj};
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 use std::collections::{HashMap, VecDeque};
-use std::ffi::CString;
+use std::ffi::{c_int, CString};
 use std::io::{ErrorKind, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
@@ -84,6 +84,21 @@ pub struct Input {
     byte_counters: bool,
     /// The host tcpsrv.c's words for what is logged about peers.
     words: Wording,
+    /// `msgFlags` of the messages this input submits.
+    msg_flags: c_int,
+}
+
+/// The `msgFlags` of a message from an input: to be parsed, host name
+/// included; on current upstream, a message from a stream-decompressed
+/// session also gets NO_LEGACY_Z_DECOMPRESS (as its tcps_sess.c sets it), so
+/// one that begins with `z` is not decompressed a second time by the parser.
+/// 8.2302 and 8.2504 have no such flag.
+fn message_flags(stream_decompressed: bool, family: rsyslog_ffi::host::HostFamily) -> c_int {
+    let mut f = NEEDS_PARSING | PARSE_HOSTNAME;
+    if stream_decompressed && family >= rsyslog_ffi::host::HostFamily::Master {
+        f |= NO_LEGACY_Z_DECOMPRESS;
+    }
+    f
 }
 
 /// How often the dispatcher looks for handshakes past their time.
@@ -137,15 +152,20 @@ impl Input {
     pub fn new(cfg: InputConfig, ruleset: Option<Ruleset>, acl: Option<Acl>, conf: ConfPtr) -> RsResult<Input> {
         let name = Prop::new(cfg.name.as_bytes())?;
         let words = Wording::of_host();
+        let family = rsyslog_ffi::host::host().family;
+        let master = family >= rsyslog_ffi::host::HostFamily::Master;
         let ratelimit = match &cfg.ratelimit_name {
             // A named ratelimit() object (hosts that have them; checked at activation).
-            Some(n) => Ratelimit::from_config(conf, n, "imtcp", None).map_err(|e| {
+            // rsyslog itself logs why the name could not be used ("ratelimit config
+            // '…' not found"); imtcp.c then gives up the listener with this line.
+            Some(n) => Ratelimit::from_config(conf, n, words.ratelimiter_name(), None).map_err(|e| {
                 RsError::new(
-                    e.code,
-                    format!("imtcp: input '{}': ratelimit.name '{n}' could not be used", cfg.name),
+                    ret::NO_ERRCODE,
+                    format!("imtcp: error {} trying to add listener", e.code),
                 )
             })?,
-            // rsyslog 8.2302/8.2504 name this ratelimiter "tcperver" (sic), current upstream "tcpsrv".
+            // rsyslog 8.2302/8.2504 name this ratelimiter "tcperver" (sic), current upstream "tcpsrv"
+            // (the named one too).
             None => Ratelimit::new(
                 words.ratelimiter_name(),
                 None,
@@ -153,7 +173,6 @@ impl Input {
                 cfg.ratelimit_burst.clamp(0, u32::MAX as i64) as u32,
             )?,
         };
-        let master = rsyslog_ffi::host::host().family >= rsyslog_ffi::host::HostFamily::Master;
         let byte_counters = master || cfg.settings.compression.stream;
         let counters: &[&str] = if byte_counters {
             &LISTENER_COUNTERS_MASTER
@@ -231,6 +250,7 @@ impl Input {
             zstd_budget,
             byte_counters,
             words,
+            msg_flags: message_flags(inflate.is_some(), family),
         })
     }
 
@@ -383,14 +403,16 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
     };
     let ns = cfg.settings.network_namespace.as_deref().filter(|n| !n.is_empty());
     let bind_address = cfg.address.as_deref().unwrap_or("**UNSPECIFIED**");
-    let bind_all = || {
+    let max_listeners = cfg.settings.max_listeners;
+    // Owns what it uses: inside a namespace it runs on a thread of its own.
+    let bind_all = move || {
         let mut socks = Vec::new();
         let mut bound_port = port;
         let mut failure = None;
         for mut a in addrs {
             // tcpsrv.c addTcpLstn: an input holds at most maxListeners sockets;
             // the first one over the limit ends the setup of the input.
-            if socks.len() as i64 >= cfg.settings.max_listeners {
+            if socks.len() as i64 >= max_listeners {
                 failure = Some(ret::MAX_LSTN_REACHED);
                 break;
             }
@@ -422,7 +444,7 @@ pub fn open_listeners(input: &Arc<Input>) -> Vec<Listener> {
             Err(e) => {
                 let (verb, err) = match e {
                     rsyslog_ffi::sys::NetnsError::Open(e) => ("open", e),
-                    rsyslog_ffi::sys::NetnsError::Enter(e) => ("change to", e),
+                    rsyslog_ffi::sys::NetnsError::Enter(e) | rsyslog_ffi::sys::NetnsError::Spawn(e) => ("change to", e),
                 };
                 log_error(
                     err.raw_os_error().unwrap_or(0),
@@ -743,6 +765,10 @@ impl Session {
                     Event::Frame(f) => peer.submit(f, &now, batch),
                     Event::Error(e) => peer.framing_error(&e, sid),
                 });
+                if z.take_released() {
+                    // Current upstream's debug line (its tests wait for it); the session stays open.
+                    rsyslog_ffi::log::debug("imtcp", "released zlib decoder after stream completion");
+                }
                 Took::Open
             }
             Err(f) => {
@@ -898,7 +924,7 @@ impl Peer {
         } else {
             FlowControl::NoDelay
         });
-        m.set_flags(NEEDS_PARSING | PARSE_HOSTNAME);
+        m.set_flags(self.input.msg_flags);
         m.set_rcv_from(&self.fqdn);
         m.set_rcv_from_ip(&self.ip);
         if let Some(p) = &self.port {
@@ -1683,8 +1709,21 @@ fn read_session(s: &mut Session, w: &mut Worker, stopping: &dyn Fn() -> bool) ->
 
 #[cfg(test)]
 mod tests {
-    use super::SessionSlots;
+    use super::{message_flags, SessionSlots};
+    use rsyslog_ffi::host::HostFamily;
     use std::sync::Arc;
+
+    #[test]
+    fn only_current_upstream_gets_the_no_legacy_z_flag_and_only_for_stream_inputs() {
+        // Values of runtime/msg.h: NEEDS_PARSING 0x010, PARSE_HOSTNAME 0x020,
+        // NO_LEGACY_Z_DECOMPRESS 0x400 (current upstream only).
+        for family in [HostFamily::V2302, HostFamily::V2504, HostFamily::Master] {
+            assert_eq!(message_flags(false, family), 0x030, "{family:?}");
+        }
+        assert_eq!(message_flags(true, HostFamily::V2302), 0x030);
+        assert_eq!(message_flags(true, HostFamily::V2504), 0x030);
+        assert_eq!(message_flags(true, HostFamily::Master), 0x430);
+    }
 
     #[test]
     fn slots_stop_at_max_and_come_back_on_release() {

@@ -30,6 +30,27 @@ impl Host {
     pub fn at_least(&self, min: &str) -> bool {
         self.version_tuple() >= version_tuple(min)
     }
+
+    /// True when the rsyslogd binary exports the dynamic symbol `name`
+    /// (`nm -D`), the way the modules tell host releases apart.
+    pub fn exports(&self, name: &str) -> bool {
+        Command::new("nm")
+            .arg("-D")
+            .arg("--defined-only")
+            .arg(&self.rsyslogd)
+            .output()
+            .is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .any(|l| l.split_whitespace().last() == Some(name))
+            })
+    }
+
+    /// Current upstream (8.26xx): it exports `MsgSetRcvFromPort`, which the
+    /// modules also take as the sign of that release family.
+    pub fn is_current_upstream(&self) -> bool {
+        self.exports("MsgSetRcvFromPort")
+    }
 }
 
 /// Why no usable [`Host`] was found.

@@ -2,7 +2,7 @@
 //! starvation protection, the per-worker impstats counters (compared with
 //! the C module's lines on the same host), and a lossless SIGTERM under load.
 
-use rsyslog_tests::stats::stats_lines;
+use rsyslog_tests::stats::{self, stats_lines};
 use rsyslog_tests::wait::poll_until;
 use rsyslog_tests::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -106,6 +106,11 @@ fn imtcp_shapes(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// What [`stats_run`] sends: one message per connection.
+fn stats_messages() -> Vec<String> {
+    (0..3).map(|i| format!("<13>a: msg {i}\n")).collect()
+}
+
 /// Runs `module` (ours or the C one) with two inputs and three workers, sends
 /// a few connections, and returns the impstats text once a round shows them.
 fn stats_run(host: &Host, module: &str, pool_param: bool) -> String {
@@ -123,8 +128,8 @@ if $inputname == "imtcp" then action(type="omfile" file="${{WORKDIR}}/out" templ
     let d = Daemon::start(host, &conf);
     let port = d.wait_port_file("port", T);
     d.wait_port_file("port2", T);
-    for i in 0..3 {
-        tcp_send(port, format!("<13>a: msg {i}\n").as_bytes());
+    for m in stats_messages() {
+        tcp_send(port, m.as_bytes());
     }
     d.wait_lines("out", 3, T);
     let text = poll_until(T, Duration::from_millis(100), || {
@@ -144,15 +149,20 @@ if $inputname == "imtcp" then action(type="omfile" file="${{WORKDIR}}/out" templ
 }
 
 /// impstats shows the same imtcp lines (names, origin, counters in order) for
-/// our module as for the host's C module: on 8.2504 `imtcp(<port>)` with
-/// `submitted` and per worker `w<N>/<input>` with runs, read, emptyread,
-/// starvation_protect, accept; on 8.2302 (no pool) only `imtcp(<port>)`.
+/// our module as for the host's C module: on 8.2504 and later `imtcp(<port>)`
+/// and per worker `w<N>/<input>` with runs, read, emptyread,
+/// starvation_protect, accept; on 8.2302 (no pool) only `imtcp(<port>)`. The
+/// listener line has `submitted` on 8.2302 and 8.2504, and current upstream's
+/// `submitted`, `bytes.received`, `bytes.decompressed`, `decompression.errors`
+/// there. On current upstream the values of both modules are checked for the
+/// same traffic too: a worker's `read` counts only reads that returned data.
 #[test]
 fn impstats_lines_match_the_c_module() {
     let Some(host) = require_host("impstats_lines_match_the_c_module") else {
         return;
     };
     let pool = host.at_least("8.2504");
+    let upstream = host.is_current_upstream();
     // `module(load="imtcp")` is the host's C module (RSYSLOG_MODDIR holds 8.2504's build).
     // The C module on 8.2504 leaves its worker lines out of some runs
     // (observed: 2 of 4, whichever order the threads start in): take a run that has them.
@@ -166,9 +176,14 @@ fn impstats_lines_match_the_c_module() {
     let ours = stats_run(&host, &module_path("imtcp").to_string_lossy(), true);
     let (cs, os) = (imtcp_shapes(&c), imtcp_shapes(&ours));
     assert_eq!(os, cs, "imtcp stats lines differ\nC:\n{c}\nours:\n{ours}");
+    let listener = if upstream {
+        "submitted=N bytes.received=N bytes.decompressed=N decompression.errors=N"
+    } else {
+        "submitted=N"
+    };
     let mut expected: BTreeSet<String> = ["imtcp(0)", "second(0)"]
         .iter()
-        .map(|n| format!("{n}: origin=imtcp submitted=N"))
+        .map(|n| format!("{n}: origin=imtcp {listener}"))
         .collect();
     if pool {
         for n in ["imtcp", "second"] {
@@ -180,23 +195,51 @@ fn impstats_lines_match_the_c_module() {
         }
     }
     assert_eq!(os, expected, "ours:\n{ours}");
+    if upstream {
+        // Three connections of one message each, through the default (open) ratelimiter.
+        let sent: u64 = stats_messages().iter().map(|m| m.len() as u64).sum();
+        for (who, text) in [("C", &c), ("ours", &ours)] {
+            for (key, want) in [
+                ("submitted", 3),
+                ("bytes.received", sent),
+                ("bytes.decompressed", 0),
+                ("decompression.errors", 0),
+            ] {
+                assert_eq!(
+                    stats::last_value(text, "imtcp(0)", key),
+                    Some(want),
+                    "{who}: imtcp(0) {key}\n{text}"
+                );
+            }
+        }
+    }
     if pool {
         // The counters count: 3 connections accepted and read on the first input.
-        let last: BTreeMap<String, Vec<(String, u64)>> = stats_lines(&ours)
-            .into_iter()
-            .filter(|(n, _, _)| n.ends_with("/imtcp"))
-            .map(|(n, _, kv)| (n, kv))
-            .collect();
-        let sum = |k: &str| -> u64 {
+        let worker_sum = |text: &str, k: &str| -> u64 {
+            let last: BTreeMap<String, Vec<(String, u64)>> = stats_lines(text)
+                .into_iter()
+                .filter(|(n, _, _)| n.ends_with("/imtcp"))
+                .map(|(n, _, kv)| (n, kv))
+                .collect();
             last.values()
                 .flat_map(|kv| kv.iter())
                 .filter(|(x, _)| x == k)
                 .map(|x| x.1)
                 .sum()
         };
-        assert!(sum("accept") >= 3, "accept {last:?}");
-        assert!(sum("read") >= 6, "read (data + close per connection) {last:?}");
-        assert!(sum("runs") >= 4, "runs {last:?}");
+        assert!(worker_sum(&ours, "accept") >= 3, "accept\n{ours}");
+        assert!(worker_sum(&ours, "runs") >= 4, "runs\n{ours}");
+        if upstream {
+            // Only reads that returned data: one per connection (the read that finds the
+            // close does not count), for the C module and for ours.
+            assert_eq!(worker_sum(&c, "read"), 3, "C read\n{c}");
+            assert_eq!(worker_sum(&ours, "read"), 3, "ours read\n{ours}");
+        } else {
+            assert!(
+                worker_sum(&ours, "read") >= 6,
+                "read (data + close per connection)\n{ours}"
+            );
+        }
     }
 }
 
