@@ -244,6 +244,17 @@ impl TlsServer {
                 }
             }
         }
+        // Current upstream's ossl: the CA file could not be loaded, naming it.
+        let ca_load_fail = |ca: &str, e: &PemError| {
+            ossl_load_fail(
+                ret::TLS_CERT_ERR,
+                "SSL_CTX_load_verify_locations",
+                "CA",
+                ca,
+                &format!("CA certificate '{ca}'"),
+                e,
+            )
+        };
         match &files.ca {
             None => warnings.push(texts::LogLine {
                 severity: texts::Severity::Warning,
@@ -253,16 +264,7 @@ impl TlsServer {
             Some(ca) => {
                 match read_certs(ca) {
                     Ok(c) => ca_certs.extend(c),
-                    Err(e) if ossl && master => {
-                        return Err(ossl_load_fail(
-                            ret::TLS_CERT_ERR,
-                            "SSL_CTX_load_verify_locations",
-                            "CA",
-                            ca,
-                            &format!("CA certificate '{ca}'"),
-                            &e,
-                        ))
-                    }
+                    Err(e) if ossl && master => return Err(ca_load_fail(ca, &e)),
                     Err(e) if ossl => return Err(ossl_fail(ret::TLS_CERT_ERR, "CA certificate", &e)),
                     Err(PemError::Read(_)) => {
                         return Err(SetupError::one(
@@ -286,13 +288,8 @@ impl TlsServer {
         let mut anchors = match chain::Anchors::from_ca_certs(&ca_certs) {
             Ok(a) => a,
             Err(e) if ossl && master => {
-                let ca = files.ca.as_deref().unwrap_or_default();
-                return Err(ossl_load_fail(
-                    ret::TLS_CERT_ERR,
-                    "SSL_CTX_load_verify_locations",
-                    "CA",
-                    ca,
-                    &format!("CA certificate '{ca}'"),
+                return Err(ca_load_fail(
+                    files.ca.as_deref().unwrap_or_default(),
                     &PemError::Parse(e),
                 ));
             }
