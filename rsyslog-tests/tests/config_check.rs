@@ -285,7 +285,7 @@ input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p1" str
 input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p2" streamdriver.authmode="x509/name")
 input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p3")"#;
     let Some((c, r)) = rsyslog_tests::compare::both("insecure_default_warnings_follow_the_host", "imtcp", |h, imp| {
-        (h.at_least("8.2610"), check_imp(h, imp, conf))
+        (h.is_current_upstream(), check_imp(h, imp, conf))
     }) else {
         return;
     };
@@ -394,7 +394,7 @@ input(type="imtcp" port="0" listenPortFileName="/tmp/p1" compression.mode="strea
         ),
     ];
     let Some((c, r)) = rsyslog_tests::compare::both("strict_secure_defaults_on_current_upstream", "imtcp", |h, imp| {
-        if !h.at_least("8.2610") {
+        if !h.is_current_upstream() {
             println!("SKIP: rsyslogd {} has no compatibility.defaults.secure", h.version);
             return Vec::new();
         }
@@ -440,7 +440,7 @@ input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="/tmp/p4")"#;
     let Some((c, r)) = rsyslog_tests::compare::both(
         "ruleset_without_own_queue_is_warned_about_on_current_upstream",
         "imtcp",
-        |h, imp| (h.at_least("8.2610"), check_imp(h, imp, conf)),
+        |h, imp| (h.is_current_upstream(), check_imp(h, imp, conf)),
     ) else {
         return;
     };

@@ -177,7 +177,7 @@ fn output_follows_the_hosts_c_module() {
     let d = Daemon::start(&host, &c);
     let lines = d.wait_lines("out", 2, T);
     d.stop().assert_clean();
-    let upstream = host.at_least("8.2610");
+    let upstream = host.is_current_upstream();
     let rarp_src = if upstream { "0:c0:9f:32:41:8c" } else { "a:b:c:d:e:f" };
     assert!(
         lines[0].contains(&format!(r#""RARP_hwSrc": "{rarp_src}", "RARP_hwDst": "a:b:c:d:e:f""#)),

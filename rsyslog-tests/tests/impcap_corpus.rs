@@ -286,7 +286,7 @@ const C_MODULES: [&str; 2] = ["8.2504", "8.2610"];
 
 /// Which C impcap `host` carries: current upstream's (8.2610 and later) or 8.2504's.
 fn c_module_of(host: &Host) -> &'static str {
-    if host.at_least("8.2610") {
+    if host.is_current_upstream() {
         "8.2610"
     } else {
         "8.2504"

@@ -150,7 +150,7 @@ fn framing_error_is_logged_with_peer_and_frame_still_delivered() {
     // Deliberate difference: the C module of 8.2302 and 8.2504 prints the host
     // name after "(ip)" too. Current upstream adds the peer's port.
     let fromhost = lines[0].split('|').nth(1).unwrap().to_string();
-    let port_part = if host.at_least("8.2610") {
+    let port_part = if host.is_current_upstream() {
         format!(", (port) {peer_port}")
     } else {
         String::new()
@@ -253,7 +253,7 @@ if $inputname == "imtcp" then action(type="omfile" file="${{WORKDIR}}/out")
             let m = d.wait_internal("connection request from disallowed sender", T);
             // "<fromhost> discarded", fromhost as the resolver says; current
             // upstream: "<fromhost> (<ip>:<port>) discarded".
-            let upstream = host.at_least("8.2610");
+            let upstream = host.is_current_upstream();
             let line = m.lines().find(|l| l.contains("disallowed sender")).unwrap_or("");
             let line = line.find(" [v8.").map_or(line, |i| &line[..i]);
             let ok = ["localhost", "127.0.0.1"].iter().any(|name| {

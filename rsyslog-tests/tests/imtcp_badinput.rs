@@ -56,7 +56,7 @@ const OVERSIZE: &str = "imtcp imtcp: received oversize message from peer: (hostn
 /// What follows the host name in those texts: `, (ip) 127.0.0.1: `, and on
 /// current upstream `, (ip) 127.0.0.1, (port) <port of conn>: `.
 fn ip_part(host: &Host, conn: &TcpStream) -> String {
-    if host.at_least("8.2610") {
+    if host.is_current_upstream() {
         format!(", (ip) 127.0.0.1, (port) {}: ", conn.local_addr().unwrap().port())
     } else {
         ", (ip) 127.0.0.1: ".to_string()
@@ -350,7 +350,7 @@ fn max_sessions_are_enforced_and_freed_on_close() {
     };
     const MAX: usize = 20;
     const TOO_MANY: &str = "too many tcp sessions - dropping incoming request";
-    let upstream = host.at_least("8.2610");
+    let upstream = host.is_current_upstream();
     // Current upstream names the peer's port too ("127.0.0.1:<port>.").
     let closed = if upstream {
         "closed by remote peer 127.0.0.1:"
@@ -589,7 +589,7 @@ fn max_sessions_count_per_input() {
         return;
     };
     const TOO_MANY: &str = "too many tcp sessions - dropping incoming request";
-    let upstream = host.at_least("8.2610");
+    let upstream = host.is_current_upstream();
     let not_established = if upstream {
         "imtcp: connection could not be established with host: (hostname unknown) ((IP unknown):(port unknown))"
     } else {

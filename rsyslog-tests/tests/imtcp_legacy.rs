@@ -149,7 +149,7 @@ template(name="t" type="string" string="%inputname%|%rawmsg%\n")
 ruleset(name="rs") { action(type="omfile" file="${WORKDIR}/out" template="t") }
 if $inputname == "imtcp" then action(type="omfile" file="${WORKDIR}/default" template="t")
 "#;
-    let reset_clears_ruleset = host.at_least("8.2610");
+    let reset_clears_ruleset = host.is_current_upstream();
     let mut errs = Vec::new();
     for (which, m) in modules() {
         let d = Daemon::start_with(&host, conf, &Options::default().var("MOD", m.as_str()).no_preamble());

@@ -329,7 +329,7 @@ action(type="omfile" file="${WORKDIR}/out")
             .map(|m| format!("{} {} {}", m.severity, m.tag, internal_lines(&m.msg)[0]))
             .collect();
         let mut got = got;
-        let upstream = host.at_least("8.2610");
+        let upstream = host.is_current_upstream();
         if imp == Imp::C && host.at_least("8.2504") {
             // The C module of 8.2504 and current upstream reports the accept
             // call that finds no further connection as a failure, before or
@@ -646,7 +646,11 @@ action(type="omfile" file="${WORKDIR}/out" template="t")
         .unwrap_or_else(|| panic!("{imp:?}: no lost-count line:\n{}", d.internal_log()));
         let st = d.stop();
         st.assert_clean_exit();
-        let rl = if host.at_least("8.2610") { "tcpsrv" } else { "tcperver" };
+        let rl = if host.is_current_upstream() {
+            "tcpsrv"
+        } else {
+            "tcperver"
+        };
         let log = internal_lines(&st.read(INTERNAL_LOG));
         let begin = log.iter().find(|l| l.contains("begin to drop")).unwrap().clone();
         // "from <fromhost:appname>": rsyslog's ratelimiter names the sender.
@@ -832,7 +836,7 @@ action(type="omfile" dynaFile="file" template="raw")
             .filter(|m| m.msg.starts_with("imtcp: connection established with host: "))
             .map(|m| internal_lines(&m.msg)[0].clone())
             .collect();
-        if host.at_least("8.2610") {
+        if host.is_current_upstream() {
             // Current upstream: "<fromhost> (<ip>:<port>)", fromhost as the resolver says.
             let want = |name: &str| {
                 vec![format!(

@@ -155,9 +155,6 @@ struct Row {
     c_defect: Vec<CDiff>,
 }
 
-/// Current upstream hosts: this snapshot's version and later.
-const CURRENT_UPSTREAM: &str = "8.2610";
-
 /// The hosts a difference is seen on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Hosts {
@@ -172,8 +169,8 @@ impl Hosts {
     fn covers(self, host: &Host) -> bool {
         match self {
             Hosts::All => true,
-            Hosts::Older => !host.at_least(CURRENT_UPSTREAM),
-            Hosts::Upstream => host.at_least(CURRENT_UPSTREAM),
+            Hosts::Older => !host.is_current_upstream(),
+            Hosts::Upstream => host.is_current_upstream(),
         }
     }
 }
@@ -215,7 +212,7 @@ fn row(id: &'static str, sender: Sender, auth: &'static str, cert: Cert, params:
 impl Row {
     fn expected(&self, host: &Host, d: Driver) -> &Outcome {
         let (gtls, ossl) = match &self.upstream {
-            Some((g, o)) if host.at_least(CURRENT_UPSTREAM) => (g, o),
+            Some((g, o)) if host.is_current_upstream() => (g, o),
             _ => (&self.gtls, &self.ossl),
         };
         match d {
